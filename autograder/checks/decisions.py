@@ -1,0 +1,152 @@
+"""Decision checks: a structured answer to an MLOps scenario, graded by a rubric.
+
+The learner fills in a dict whose keys and allowed values a pydantic model fixes. The
+public check only validates the form of the answer, field by field. The rubric, with the
+expected choices, lives in the instructor's hidden-test cell as YAML that a course author
+reads without reading code; each criterion gives points, the field it grades and a
+one-line reason that teaches.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, get_args, get_origin
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from autograder.checks.core import CaseGroup
+
+
+class Criterion(BaseModel):
+    """One rubric line: the field it grades, the expected value, its points and the reason."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    field: str = Field(description="Answer key, or a dotted path such as `stage_assets.training`.")
+    expected: Any
+    points: float = Field(gt=0)
+    reason: str
+    match: Literal["exact", "set"] = "exact"
+
+
+class Rubric(BaseModel):
+    """The criteria that grade one decision exercise."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    criteria: list[Criterion] = Field(min_length=1)
+
+
+def parse_rubric(text: str) -> Rubric:
+    """Parse a rubric written as YAML; raise ``ValueError`` naming the offending key."""
+    try:
+        return Rubric.model_validate(yaml.safe_load(text))
+    except (yaml.YAMLError, ValidationError) as error:
+        raise ValueError(f"invalid rubric YAML: {error}; fix the rubric in the hidden-test cell") from error
+
+
+def form_groups(model: type[BaseModel]) -> list[CaseGroup]:
+    """Build one group per answer field that checks its type and allowed values."""
+    groups = [CaseGroup("answer is a dict of the listed keys", _known_keys_only(model))]
+    for name in model.model_fields:
+        groups.append(CaseGroup(f"field `{name}`", _valid_field(model, name)))
+    return groups
+
+
+def rubric_groups(model: type[BaseModel], rubric: Rubric) -> list[CaseGroup]:
+    """Build one weighted group per rubric criterion.
+
+    A field that does not fit the model fails only the criteria that grade it, with the
+    validation message, so one wrong type never costs the whole answer.
+    """
+    return [CaseGroup(f"{c.field} ({c.points:g} pt)", _meets(model, c), weight=c.points) for c in rubric.criteria]
+
+
+def _known_keys_only(model: type[BaseModel]):
+    def run(answer: Any) -> None:
+        if not isinstance(answer, dict):
+            raise AssertionError(f"expected a dict with keys {_key_list(model)}, got {type(answer).__name__}")
+        unknown = sorted(set(answer) - set(model.model_fields))
+        if unknown:
+            raise AssertionError(f"unknown key(s) {unknown}; the allowed keys are {_key_list(model)}")
+
+    return run
+
+
+def _valid_field(model: type[BaseModel], name: str):
+    def run(answer: Any) -> None:
+        _field_value(model, answer, name)
+
+    return run
+
+
+def _meets(model: type[BaseModel], criterion: Criterion):
+    top, _, rest = criterion.field.partition(".")
+
+    def run(answer: Any) -> None:
+        value = _field_value(model, answer, top)
+        for key in rest.split(".") if rest else []:
+            if not isinstance(value, dict) or key not in value:
+                raise AssertionError(f"missing entry `{key}` in `{top}`")
+            value = value[key]
+        if not _matches(value, criterion):
+            raise AssertionError(criterion.reason)
+
+    return run
+
+
+def _field_value(model: type[BaseModel], answer: Any, name: str) -> Any:
+    if not isinstance(answer, dict):
+        raise AssertionError(f"expected a dict with keys {_key_list(model)}, got {type(answer).__name__}")
+    if name not in answer:
+        raise AssertionError(f"missing key `{name}`; {_describe_field(model, name)}")
+    field = model.model_fields[name]
+    try:
+        value = TypeAdapter(field.annotation).validate_python(answer[name])
+    except ValidationError as error:
+        problem = error.errors()[0]["msg"]
+        raise AssertionError(f"invalid value {answer[name]!r} for `{name}`: {problem}; {_describe_field(model, name)}") from None
+    return value.model_dump() if isinstance(value, BaseModel) else value
+
+
+def _matches(value: Any, criterion: Criterion) -> bool:
+    if criterion.match == "set":
+        return _normalise_set(value) == _normalise_set(criterion.expected)
+    return _normalise(value) == _normalise(criterion.expected)
+
+
+def _normalise(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.strip().lower()
+    if isinstance(value, (list, tuple)):
+        return [_normalise(v) for v in value]
+    return value
+
+
+def _normalise_set(value: Any) -> frozenset:
+    items = value if isinstance(value, (list, tuple, set, frozenset)) else [value]
+    return frozenset(_normalise(v) for v in items)
+
+
+def _describe_field(model: type[BaseModel], name: str) -> str:
+    field = model.model_fields[name]
+    text = f"`{name}` takes {describe_type(field.annotation)}"
+    return f"{text} ({field.description})" if field.description else text
+
+
+def describe_type(annotation: Any) -> str:
+    """Describe the values a field annotation accepts, in words a learner can act on."""
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in args)
+    if origin in (list, tuple, set, frozenset):
+        return f"a list of {describe_type(args[0])}" if args else "a list"
+    if origin is dict:
+        return f"a dict mapping {describe_type(args[0])} to {describe_type(args[1])}"
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return "a dict with keys " + _key_list(annotation)
+    return {int: "an integer", float: "a number", str: "a string", bool: "True or False"}.get(annotation, str(annotation))
+
+
+def _key_list(model: type[BaseModel]) -> str:
+    return ", ".join(model.model_fields)

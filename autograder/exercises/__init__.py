@@ -1,0 +1,87 @@
+"""The exercises the learner's ``check()`` knows, by id (``m03.mse``).
+
+Each module file (``m01.py`` ...) registers the exercises of one course module. An exercise
+has public case groups, which ``check()`` runs for instant feedback, and graded case groups,
+which the hidden-test cell runs with the data only the instructor holds (a seed for
+generated inputs, a rubric). Neither list holds an expected value a learner could copy:
+references are computed, and rubrics arrive from the hidden cell.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Callable, Literal
+
+from pydantic import BaseModel
+
+from autograder.checks import decisions
+from autograder.checks.core import CaseGroup
+from autograder.errors import UnknownExerciseError
+
+Kind = Literal["math", "sdk", "decision"]
+
+# Course modules whose exercises are written; later modules register as they are added.
+_MODULES = ("m01", "m02", "m03")
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One graded exercise: its id, kind, and the case groups that check an answer."""
+
+    id: str
+    kind: Kind
+    title: str
+    public_groups: Callable[[], list[CaseGroup]]
+    graded_groups: Callable[..., list[CaseGroup]]
+
+
+_REGISTRY: dict[str, Exercise] = {}
+
+
+def register(exercise: Exercise) -> Exercise:
+    """Add ``exercise`` to the registry; ids must be unique."""
+    if exercise.id in _REGISTRY:
+        raise ValueError(f"exercise id {exercise.id!r} is registered twice; give each exercise its own id")
+    _REGISTRY[exercise.id] = exercise
+    return exercise
+
+
+def get_exercise(exercise_id: str) -> Exercise:
+    """Return the exercise with ``exercise_id``; raise ``UnknownExerciseError`` listing the known ids."""
+    _load_modules()
+    if not isinstance(exercise_id, str) or exercise_id not in _REGISTRY:
+        known = ", ".join(sorted(_REGISTRY))
+        raise UnknownExerciseError(
+            f"unknown exercise id {exercise_id!r}; check the id in the notebook's check cell. Known ids: {known}"
+        )
+    return _REGISTRY[exercise_id]
+
+
+def all_exercises() -> dict[str, Exercise]:
+    """Return every registered exercise by id."""
+    _load_modules()
+    return dict(_REGISTRY)
+
+
+def _load_modules() -> None:
+    for module in _MODULES:
+        importlib.import_module(f"autograder.exercises.{module}")
+
+
+def seeded(groups: Callable[[int], list[CaseGroup]]) -> Callable[..., list[CaseGroup]]:
+    """Adapt a builder of case groups from a seed to the ``seed=`` a hidden-test cell passes."""
+
+    def graded(*, seed: int) -> list[CaseGroup]:
+        return groups(seed)
+
+    return graded
+
+
+def decision_exercise(exercise_id: str, title: str, model: type[BaseModel]) -> Exercise:
+    """Build a decision exercise: the public check validates the form, the rubric grades."""
+
+    def graded(*, rubric: str) -> list[CaseGroup]:
+        return decisions.rubric_groups(model, decisions.parse_rubric(rubric))
+
+    return Exercise(exercise_id, "decision", title, lambda: decisions.form_groups(model), graded)

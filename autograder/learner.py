@@ -1,0 +1,46 @@
+"""What a notebook calls: ``check()`` for instant feedback, ``grade()`` in hidden-test cells."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from autograder.checks.core import CheckResult, run_groups
+from autograder.exercises import get_exercise
+
+
+def check(exercise_id: str, answer: Any) -> CheckResult:
+    """Check ``answer`` against the public cases of an exercise and print a short report.
+
+    Parameters
+    ----------
+    exercise_id : str
+        The exercise id shown in the notebook, such as ``"m03.mse"``.
+    answer : object
+        What the exercise asks for: a function, an azure-ai-ml entity or a dict.
+
+    Returns
+    -------
+    CheckResult
+        ``passed``, ``score`` in [0, 1] and ``messages``, one per failed case group.
+        The report names the failing case and the likely mistake, never an expected value.
+    """
+    exercise = get_exercise(exercise_id)
+    result = run_groups(exercise.id, exercise.public_groups(), answer)
+    if exercise.kind == "decision" and result.passed:
+        result.notes.append("your answer is well-formed; the rubric grades its choices when the notebook is graded")
+    print(result.report())
+    return result
+
+
+def grade(exercise_id: str, answer: Any, *, points: float, **grading_data: Any) -> float:
+    """Grade ``answer`` on every case group; print the report and return the points earned.
+
+    Hidden-test cells end with this call: nbgrader reads the number the cell returns as the
+    partial credit of the cell, so ``points`` must equal the cell's points. ``grading_data``
+    holds what only the instructor's notebook has, such as ``seed=`` for generated inputs or
+    ``rubric=`` for a decision.
+    """
+    exercise = get_exercise(exercise_id)
+    result = run_groups(exercise.id, exercise.graded_groups(**grading_data), answer)
+    print(result.report())
+    return round(result.score * points, 4)
