@@ -1,0 +1,16 @@
+"""nbgrader configuration: the repository root is the nbgrader course directory.
+
+Instructor notebooks live in solutions/ (nbgrader's "source") and the learner notebooks
+generated from them in exercises/ (nbgrader's "release"), so plain `nbgrader
+generate_assignment` and `nbgrader autograde` work here unchanged.
+"""
+
+c = get_config()  # noqa: F821 - nbgrader defines get_config when it loads this file
+
+c.CourseDirectory.course_id = "azml-course"
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "exercises"
+
+# Per-cell limit in seconds; a cell that runs longer is interrupted and scores zero, and
+# the rest of the notebook still runs.
+c.Execute.timeout = 60
