@@ -43,3 +43,11 @@ class GradebookError(AutograderError, OSError):
 
 class BuildError(AutograderError, RuntimeError):
     """Raised when nbgrader fails to generate the learner notebooks."""
+
+
+class CourseNotFoundError(AutograderError, FileNotFoundError):
+    """Raised when no course directory (a folder with curriculum.yaml) is found."""
+
+
+class FolderNotEmptyError(AutograderError, FileExistsError):
+    """Raised when a command would write into a folder that already holds files."""

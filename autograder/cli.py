@@ -1,0 +1,167 @@
+"""The ``azml-course`` command: a thin layer over the library, one function per command.
+
+Exit codes: 0 success; 1 the command ran but some submission could not be graded; 2 bad
+input (a missing file, an unknown module id, an unwritable gradebook).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from autograder.errors import AutograderError
+
+app = typer.Typer(help="Build, check and autograde the Azure ML course.", no_args_is_help=True, add_completion=False)
+curriculum_app = typer.Typer(help="Work with curriculum.yaml.", no_args_is_help=True)
+app.add_typer(curriculum_app, name="curriculum")
+
+console = Console()
+errors = Console(stderr=True)
+
+CourseOption = Annotated[
+    Optional[Path],
+    typer.Option("--course", help="Course folder, holding curriculum.yaml. Default: the current folder or its nearest parent with one."),
+]
+GradebookOption = Annotated[
+    Optional[str],
+    typer.Option("--gradebook", help="Gradebook database URL (sqlite:///PATH or postgresql+psycopg://...). Default: sqlite:///./gradebook.db."),
+]
+
+STATUS_STYLES = {"graded": "green", "timed out": "yellow", "invalid notebook": "red", "error": "red", "not submitted": "dim"}
+
+
+@app.callback()
+def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each step to stderr.")] = False) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+@curriculum_app.command("validate")
+def validate(course: CourseOption = None) -> None:
+    """Check curriculum.yaml against the notebooks in solutions/ and exercises/; list every problem."""
+    from autograder.course import find_course_root
+    from autograder.curriculum import validate_course
+
+    with _errors_exit():
+        root = find_course_root(course)
+        curriculum = validate_course(root)
+    available = sum(m.available for m in curriculum.modules)
+    exercises = sum(len(m.exercises) for m in curriculum.modules)
+    console.print(f"curriculum valid: {len(curriculum.modules)} modules ({available} available), {exercises} exercises")
+
+
+@app.command()
+def build(course: CourseOption = None) -> None:
+    """Regenerate exercises/ from solutions/ with nbgrader, then validate the curriculum."""
+    from autograder.course import find_course_root
+    from autograder.course import build_course
+
+    with _errors_exit():
+        root = find_course_root(course)
+        curriculum = build_course(root)
+    console.print(f"built {root / 'exercises'} for {sum(m.available for m in curriculum.modules)} modules; curriculum valid")
+
+
+@app.command()
+def autograde(
+    submissions: Annotated[Path, typer.Argument(help="Folder laid out as <learner>/<module>/*.ipynb, or one holding submitted/.")],
+    module: Annotated[str, typer.Option("--module", help="Module id to grade, such as m03.")],
+    gradebook: GradebookOption = None,
+    course: CourseOption = None,
+    autograded: Annotated[Path, typer.Option(help="Folder for the executed notebooks, one per learner and module.")] = Path("autograded"),
+    cell_timeout: Annotated[int, typer.Option(help="Time limit of one cell, in seconds; a cell over it scores zero.", min=1)] = 30,
+) -> None:
+    """Grade every learner's submission of one module into nbgrader's gradebook."""
+    from autograder.course import find_course_root
+    from autograder.grading.autograde import AutogradeOptions, autograde_module
+    from autograder.progress.store import default_gradebook_url
+
+    url = gradebook or default_gradebook_url()
+    with _errors_exit():
+        root = find_course_root(course)
+        options = AutogradeOptions(url, autograded, cell_timeout)
+        outcomes = autograde_module(root, submissions, module, options, _print_outcome)
+    failed = [o for o in outcomes if o.status in ("invalid notebook", "error")]
+    console.print(f"graded {len(outcomes) - len(failed)} of {len(outcomes)} submissions into {url}")
+    if failed:
+        errors.print(f"{len(failed)} submission(s) could not be fully graded: {', '.join(o.learner for o in failed)}")
+        raise typer.Exit(1)
+
+
+@app.command()
+def progress(
+    gradebook: GradebookOption = None,
+    format: Annotated[str, typer.Option("--format", help="Output format: table, csv or json.")] = "table",
+) -> None:
+    """Show score, maximum, percent and status per learner and module."""
+    from autograder.progress.report import FORMATS, cohort_progress, to_csv, to_json
+    from autograder.progress.store import default_gradebook_url
+
+    if format not in FORMATS:
+        errors.print(f"invalid --format {format!r}; use one of {', '.join(FORMATS)}")
+        raise typer.Exit(2)
+    with _errors_exit():
+        rows = cohort_progress(gradebook or default_gradebook_url())
+    if format == "csv":
+        typer.echo(to_csv(rows), nl=False)
+    elif format == "json":
+        typer.echo(to_json(rows))
+    else:
+        console.print(_progress_table(rows))
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="Folder to create for the demo course, cohort and gradebook.")] = Path("azml-demo"),
+    course: CourseOption = None,
+) -> None:
+    """Build the course, autograde a demo cohort of eight learners, and show their progress."""
+    from autograder.course import find_course_root
+    from autograder.demo import run_demo
+
+    with _errors_exit():
+        root = find_course_root(course)
+        console.print(f"building the course in {out.resolve() / 'course'} and grading the demo cohort")
+        result = run_demo(root, out, _print_outcome)
+    console.print(_progress_table(result.progress))
+    console.print(f"gradebook: {result.gradebook_url}")
+    console.print(f"autograded notebooks: {result.folder / 'autograded'}")
+
+
+def _print_outcome(outcome) -> None:
+    style = STATUS_STYLES.get(outcome.status, "")
+    line = f"{outcome.module} {outcome.learner}: [{style}]{outcome.status}[/] {outcome.score:g}/{outcome.max_score:g}"
+    console.print(line + (f" ({outcome.reason})" if outcome.reason else ""), highlight=False)
+
+
+def _progress_table(rows) -> Table:
+    table = Table(title="Progress")
+    for column in ("learner", "module", "score", "max", "percent", "status"):
+        table.add_column(column, justify="right" if column in ("score", "max", "percent") else "left")
+    for row in rows:
+        score = "-" if row.score is None else f"{row.score:g}"
+        percent = "-" if row.percent is None else f"{row.percent:.1f}"
+        style = STATUS_STYLES.get(row.status, "")
+        table.add_row(row.learner, row.module, score, f"{row.max_score:g}", percent, f"[{style}]{row.status}[/]")
+    return table
+
+
+class _errors_exit:
+    """Turn the package's errors into one red message on stderr and exit code 2."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, traceback):
+        if isinstance(error, AutograderError):
+            errors.print(f"error: {error}", highlight=False, markup=False)
+            raise typer.Exit(2) from None
+        return False
+
+
+if __name__ == "__main__":
+    app()

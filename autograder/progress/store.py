@@ -1,0 +1,117 @@
+"""The record of every grading outcome, kept next to nbgrader's tables in the gradebook.
+
+nbgrader's gradebook stores scores but not why a submission scored what it did. This table
+adds one row per learner and module with a status and a reason, so a timed-out or invalid
+submission never reads as a silent zero. It lives in the same database (SQLite file or
+PostgreSQL), which nbgrader ignores.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import DateTime, Float, String, Text, create_engine, select
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from autograder.errors import GradebookError
+
+STATUSES = ("graded", "timed out", "invalid notebook", "error")
+
+
+class _Base(DeclarativeBase):
+    pass
+
+
+class GradingOutcome(_Base):
+    """Latest grading outcome of one learner's submission of one module."""
+
+    __tablename__ = "azml_grading_outcome"
+
+    learner: Mapped[str] = mapped_column(String(255), primary_key=True)
+    module: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    score: Mapped[float] = mapped_column(Float, default=0.0)
+    max_score: Mapped[float] = mapped_column(Float, default=0.0)
+    graded_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A grading outcome as plain values, for reports and printing."""
+
+    learner: str
+    module: str
+    status: str
+    reason: str
+    score: float
+    max_score: float
+
+
+def default_gradebook_url(folder: Path | None = None) -> str:
+    """Return the SQLite URL of ``gradebook.db`` in ``folder`` (the current folder by default)."""
+    return f"sqlite:///{Path(folder or Path.cwd()).resolve() / 'gradebook.db'}"
+
+
+def open_store(url: str, *, create: bool = True) -> Engine:
+    """Open the gradebook database at ``url`` and make sure the outcome table exists.
+
+    Raise ``GradebookError`` naming the URL and the fix when the database cannot be opened
+    or written, before any grading starts.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError as error:
+        raise GradebookError(f"invalid gradebook URL {url!r}: {error}; use sqlite:///PATH or postgresql+psycopg://HOST/DB") from None
+    if parsed.get_backend_name() == "sqlite" and parsed.database:
+        _check_sqlite_path(Path(parsed.database), url, create)
+    engine = create_engine(url)
+    try:
+        _Base.metadata.create_all(engine)
+    except SQLAlchemyError as error:
+        raise GradebookError(f"cannot open the gradebook {url}: {error.orig or error}; check the URL and permissions") from None
+    return engine
+
+
+def record(engine: Engine, outcome: Outcome) -> None:
+    """Insert or replace the outcome of one learner and module."""
+    with Session(engine) as session, session.begin():
+        row = session.get(GradingOutcome, (outcome.learner, outcome.module)) or GradingOutcome(
+            learner=outcome.learner, module=outcome.module
+        )
+        row.status = outcome.status
+        row.reason = outcome.reason
+        row.score = outcome.score
+        row.max_score = outcome.max_score
+        row.graded_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        session.add(row)
+
+
+def load_outcomes(engine: Engine) -> dict[tuple[str, str], Outcome]:
+    """Return every recorded outcome by (learner, module)."""
+    with Session(engine) as session:
+        rows = session.scalars(select(GradingOutcome)).all()
+        return {
+            (r.learner, r.module): Outcome(r.learner, r.module, r.status, r.reason or "", r.score, r.max_score)
+            for r in rows
+        }
+
+
+def _check_sqlite_path(path: Path, url: str, create: bool) -> None:
+    if not create and not path.is_file():
+        raise GradebookError(f"gradebook {path} (from {url}) does not exist; grade a module first or pass --gradebook")
+    if path.is_dir():
+        raise GradebookError(f"gradebook path {path} is a folder; pass a file path such as sqlite:///{path / 'gradebook.db'}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "ab"):
+            pass
+    except OSError as error:
+        raise GradebookError(
+            f"cannot write the gradebook {path} (from {url}): {error.strerror}; "
+            "pass --gradebook sqlite:///PATH with a writable folder"
+        ) from None
