@@ -6,6 +6,7 @@ input (a missing file, an unknown module id, an unwritable gradebook).
 
 from __future__ import annotations
 
+import datetime
 import logging
 from pathlib import Path
 from typing import Annotated, Optional
@@ -116,13 +117,17 @@ def progress(
 
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option(help="Folder to create for the demo course, cohort and gradebook.")] = Path("azml-demo"),
+    out: Annotated[
+        Optional[Path],
+        typer.Option(help="New folder for the demo course, cohort and gradebook. Default: ./azml-demo-<date>-<time>."),
+    ] = None,
     course: CourseOption = None,
 ) -> None:
     """Build the course, autograde a demo cohort of eight learners, and show their progress."""
     from autograder.course import find_course_root
     from autograder.demo import run_demo
 
+    out = out or Path(f"azml-demo-{datetime.datetime.now():%Y%m%d-%H%M%S}")
     with _errors_exit():
         root = find_course_root(course)
         console.print(f"building the course in {out.resolve() / 'course'} and grading the demo cohort")

@@ -1,0 +1,49 @@
+"""Shared fixtures: the repository's course, copies of it, and a guard against network use."""
+
+from __future__ import annotations
+
+import ipaddress
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+class NetworkUseError(AssertionError):
+    """Raised when code under test opens a connection to anything but this machine."""
+
+
+@pytest.fixture(autouse=True, scope="session")
+def no_network():
+    """Fail any connection to a host other than loopback for the whole test session.
+
+    Kernels, the local PostgreSQL server and Dask clusters listen on 127.0.0.1; anything
+    else would mean the course reached out to Azure or the internet.
+    """
+    original = socket.socket.connect
+
+    def guarded_connect(self, address):
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            host = address[0]
+            if host != "localhost" and not ipaddress.ip_address(host).is_loopback:
+                raise NetworkUseError(f"test tried to connect to {address}: the course must run offline")
+        return original(self, address)
+
+    socket.socket.connect = guarded_connect
+    yield
+    socket.socket.connect = original
+
+
+@pytest.fixture
+def course_copy(tmp_path: Path) -> Path:
+    """Copy the repository's course (curriculum, nbgrader config, solutions, exercises) to a temp folder."""
+    target = tmp_path / "course"
+    target.mkdir()
+    for name in ("curriculum.yaml", "nbgrader_config.py"):
+        shutil.copy2(REPO / name, target / name)
+    for name in ("solutions", "exercises"):
+        shutil.copytree(REPO / name, target / name)
+    return target
