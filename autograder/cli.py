@@ -96,17 +96,22 @@ def autograde(
 @app.command()
 def progress(
     gradebook: GradebookOption = None,
+    course: CourseOption = None,
     format: Annotated[str, typer.Option("--format", help="Output format: table, csv or json.")] = "table",
 ) -> None:
-    """Show score, maximum, percent and status per learner and module."""
+    """Show score, maximum, percent and status per learner and module.
+
+    Inside a course folder (or with --course), every available module is listed, even one
+    nobody has submitted yet.
+    """
     from autograder.progress.report import FORMATS, cohort_progress, to_csv, to_json
     from autograder.progress.store import default_gradebook_url
 
     if format not in FORMATS:
-        errors.print(f"invalid --format {format!r}; use one of {', '.join(FORMATS)}")
+        errors.print(f"error: invalid --format {format!r}; use one of {', '.join(FORMATS)}", soft_wrap=True)
         raise typer.Exit(2)
     with _errors_exit():
-        rows = cohort_progress(gradebook or default_gradebook_url())
+        rows = cohort_progress(gradebook or default_gradebook_url(), _course_modules(course))
     if format == "csv":
         typer.echo(to_csv(rows), nl=False)
     elif format == "json":
@@ -137,6 +142,22 @@ def demo(
     console.print(f"autograded notebooks: {result.folder / 'autograded'}")
 
 
+def _course_modules(course: Path | None) -> dict[str, float] | None:
+    """Return the available modules and their points, or None outside a course folder."""
+    from autograder.course import CURRICULUM_FILE, find_course_root
+    from autograder.curriculum import load_curriculum
+    from autograder.errors import CourseNotFoundError
+
+    try:
+        root = find_course_root(course)
+    except CourseNotFoundError:
+        if course is not None:
+            raise
+        return None
+    curriculum = load_curriculum(root / CURRICULUM_FILE)
+    return {m.id: float(sum(e.points for e in m.exercises)) for m in curriculum.modules if m.available}
+
+
 def _print_outcome(outcome) -> None:
     style = STATUS_STYLES.get(outcome.status, "")
     line = f"{outcome.module} {outcome.learner}: [{style}]{outcome.status}[/] {outcome.score:g}/{outcome.max_score:g}"
@@ -163,7 +184,9 @@ class _errors_exit:
 
     def __exit__(self, kind, error, traceback):
         if isinstance(error, AutograderError):
-            errors.print(f"error: {error}", highlight=False, markup=False)
+            # Without soft_wrap, rich breaks lines at the console width (80 columns when stderr
+            # is a file or a pipe), which splits paths across lines.
+            errors.print(f"error: {error}", highlight=False, markup=False, soft_wrap=True)
             raise typer.Exit(2) from None
         return False
 

@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 CURRICULUM_FILE = "curriculum.yaml"
 SOURCE_DIRECTORY = "solutions"
 RELEASE_DIRECTORY = "exercises"
+COURSE_ID = "azml-course"
 
 
 def find_course_root(start: Path | None = None) -> Path:
@@ -47,7 +48,7 @@ def nbgrader_config(root: Path, gradebook_url: str, **directories: str) -> Confi
     """
     config = Config()
     config.CourseDirectory.root = str(root)
-    config.CourseDirectory.course_id = "azml-course"
+    config.CourseDirectory.course_id = COURSE_ID
     config.CourseDirectory.source_directory = str(root / SOURCE_DIRECTORY)
     config.CourseDirectory.release_directory = str(root / RELEASE_DIRECTORY)
     config.CourseDirectory.db_url = gradebook_url

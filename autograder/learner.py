@@ -41,6 +41,13 @@ def grade(exercise_id: str, answer: Any, *, points: float, **grading_data: Any) 
     ``rubric=`` for a decision.
     """
     exercise = get_exercise(exercise_id)
-    result = run_groups(exercise.id, exercise.graded_groups(**grading_data), answer)
+    try:
+        groups = exercise.graded_groups(**grading_data)
+    except TypeError as error:
+        raise TypeError(
+            f"invalid grading data {sorted(grading_data)} for {exercise_id}: {error}; "
+            "pass what the exercise takes, such as seed=<int> or rubric=<YAML>"
+        ) from None
+    result = run_groups(exercise.id, groups, answer)
     print(result.report())
     return round(result.score * points, 4)

@@ -29,7 +29,7 @@ class CaseGroup:
 
 @dataclass(frozen=True)
 class CaseOutcome:
-    """What one case group found: passed or not, and the message to show the learner."""
+    """Result of one case group: passed or not, and the message to show the learner."""
 
     group: str
     passed: bool

@@ -151,19 +151,29 @@ def _close(actual: Any, expected: Any, tolerance: Tolerance) -> bool:
 
 
 def _explain_mismatch(actual: Any, inputs: Inputs, mistakes: Sequence[Mistake], tolerance: Tolerance) -> str:
+    if actual is None:
+        # Checked first, because np.asarray(None, dtype=float) is nan and would read as "not finite".
+        return f"expected a number or an array of numbers, got {_kind(actual)}"
     try:
         actual_array = np.asarray(actual, dtype=float)
     except (TypeError, ValueError):
         return f"expected a number or an array of numbers, got {_kind(actual)}"
     if not np.all(np.isfinite(actual_array)):
         return "your result is not finite (inf or nan) on a case where the reference is finite"
+    matched = []
     for mistake in mistakes:
         try:
             mistaken = mistake.compute(*_copy(inputs))
         except (ArithmeticError, ValueError, TypeError, IndexError):
             continue
         if _close(actual, mistaken, Tolerance(rtol=1e-6, atol=1e-9)):
-            return mistake.explanation
+            matched.append(mistake.explanation)
+    if len(matched) == 1:
+        return matched[0]
+    if matched:
+        # Some inputs cannot tell two mistakes apart. On the MSE reference vectors, the mean
+        # absolute error and a division by n - 1 both give 0.5, so naming only one would mislead.
+        return "your result fits more than one typical mistake on these inputs: " + " OR ".join(matched)
     return f"your result differs from the reference beyond the {tolerance.describe()} on {_describe(inputs)}"
 
 

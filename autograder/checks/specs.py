@@ -99,7 +99,7 @@ def is_entity(kind: str, *, weight: float = 1.0) -> CaseGroup:
                 f"expected an azure-ai-ml {' or '.join(class_names)} object, got {type(answer).__name__}"
             )
 
-    return CaseGroup(f"builds a {' or '.join(class_names)} entity", run, weight=weight)
+    return CaseGroup(f"azure-ai-ml {' or '.join(class_names)} entity", run, weight=weight)
 
 
 def passes_schema(kind: str, *, weight: float = 1.0) -> CaseGroup:

@@ -72,7 +72,13 @@ def stage(submission: Submission, staging_root: Path) -> Path:
     target = staging_root / submission.learner / submission.module
     if target.exists():
         shutil.rmtree(target)
-    ignore = shutil.ignore_patterns(*submission.invalid, ".ipynb_checkpoints")
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        # Exact names, not patterns: a notebook called "losses[1].ipynb" is a file name.
+        skipped = {".ipynb_checkpoints"}
+        if Path(folder) == submission.folder:
+            skipped |= set(submission.invalid)
+        return skipped & set(names)
+
     shutil.copytree(submission.folder, target, ignore=ignore)
     return target
 
@@ -85,11 +91,15 @@ def _notebook_problem(path: Path) -> str:
     version = raw.get("nbformat") if isinstance(raw, dict) else None
     if not isinstance(version, int) or version < 4:
         return (
-            f"{path.name} uses nbformat {version}, and grading needs nbformat 4; "
+            f"{path.name} uses nbformat {version!r}, and grading needs nbformat 4; "
             "open it in JupyterLab and save it, which upgrades it, then submit again"
         )
     try:
         nbformat.validate(nbformat.reads(json.dumps(raw), as_version=4))
     except nbformat.ValidationError as error:
         return f"{path.name} is not a valid nbformat 4 notebook ({error.message}); re-download it from JupyterLab and submit again"
+    except (nbformat.NBFormatError, TypeError) as error:
+        # nbformat 5.11 raises NBFormatError for a version above 4, and TypeError instead of
+        # ValidationError for some malformed cells, such as a number in place of a cell object.
+        return f"{path.name} is not a valid nbformat 4 notebook ({error}); re-download it from JupyterLab and submit again"
     return ""

@@ -30,8 +30,12 @@ class ProgressRow:
     reason: str = ""
 
 
-def cohort_progress(gradebook_url: str) -> list[ProgressRow]:
-    """Return one row per learner and module in the gradebook, sorted by learner then module."""
+def cohort_progress(gradebook_url: str, course_modules: dict[str, float] | None = None) -> list[ProgressRow]:
+    """Return one row per learner and module, sorted by learner then module.
+
+    Modules are those in the gradebook plus ``course_modules`` (module id -> maximum points),
+    so a module nobody has submitted yet still shows, as ``not submitted``.
+    """
     from nbgrader.api import Gradebook, MissingEntry
 
     engine = open_store(gradebook_url, create=False)
@@ -39,7 +43,8 @@ def cohort_progress(gradebook_url: str) -> list[ProgressRow]:
     engine.dispose()
     rows = []
     with Gradebook(gradebook_url) as gradebook:
-        modules = {a.name: float(a.max_score) for a in gradebook.assignments}
+        modules = dict(course_modules or {})
+        modules.update({a.name: float(a.max_score) for a in gradebook.assignments})
         for outcome in outcomes.values():
             modules.setdefault(outcome.module, outcome.max_score)
         learners = sorted({s.id for s in gradebook.students} | {learner for learner, _ in outcomes})

@@ -69,12 +69,33 @@ def open_store(url: str, *, create: bool = True) -> Engine:
         raise GradebookError(f"invalid gradebook URL {url!r}: {error}; use sqlite:///PATH or postgresql+psycopg://HOST/DB") from None
     if parsed.get_backend_name() == "sqlite" and parsed.database:
         _check_sqlite_path(Path(parsed.database), url, create)
-    engine = create_engine(url)
     try:
+        engine = create_engine(url)
+    except (ArgumentError, ImportError) as error:
+        # An unknown dialect such as postgres:// raises NoSuchModuleError, a subclass of
+        # ArgumentError. A dialect whose driver is not installed raises ImportError.
+        raise GradebookError(f"invalid gradebook URL {url!r}: {error}; use sqlite:///PATH or postgresql+psycopg://HOST/DB") from None
+    try:
+        if create:
+            _create_nbgrader_tables(url)
         _Base.metadata.create_all(engine)
     except SQLAlchemyError as error:
         raise GradebookError(f"cannot open the gradebook {url}: {error.orig or error}; check the URL and permissions") from None
     return engine
+
+
+def _create_nbgrader_tables(url: str) -> None:
+    """Let nbgrader create its tables first, so it also stamps a new gradebook's schema version.
+
+    nbgrader stamps the alembic version only in a database with no table at all; without
+    the stamp, `nbgrader db upgrade` fails on the gradebook later.
+    """
+    from nbgrader.api import Gradebook
+
+    from autograder.course import COURSE_ID, nbgrader_environment
+
+    with nbgrader_environment():
+        Gradebook(url, course_id=COURSE_ID).close()
 
 
 def record(engine: Engine, outcome: Outcome) -> None:
