@@ -5,7 +5,8 @@ with the ``azml-course`` command.
 """
 
 from autograder.checks.core import CheckResult
+from autograder.exercises import exercise_data
 from autograder.learner import check
 
-__all__ = ["CheckResult", "check", "__version__"]
+__all__ = ["CheckResult", "check", "exercise_data", "__version__"]
 __version__ = "0.1.0"

@@ -67,6 +67,33 @@ def matches_reference(
     return CaseGroup(name, run, hint, weight)
 
 
+def value_matches(
+    name: str,
+    reference: Callable[..., Any],
+    inputs: Callable[[], Inputs],
+    *,
+    tolerance: Tolerance = Tolerance(),
+    mistakes: Sequence[Mistake] = (),
+    hint: str = "",
+    weight: float = 1.0,
+) -> CaseGroup:
+    """Build a group that passes when the learner's value equals ``reference(*inputs())``.
+
+    For exercises whose answer is a number computed on the learner's own data rather than a
+    function: ``inputs`` regenerates that data, and the mistake catalogue works as for
+    :func:`matches_reference`.
+    """
+
+    def run(value: Any) -> None:
+        data = inputs()
+        if callable(value):
+            raise AssertionError("expected a number, got a function: call your function on the data and pass the result")
+        if not _close(value, reference(*_copy(data)), tolerance):
+            raise AssertionError(_explain_mismatch(value, data, mistakes, tolerance))
+
+    return CaseGroup(name, run, hint, weight)
+
+
 def raises_value_error(name: str, cases: Sequence[Inputs], *, why: str, weight: float = 1.0) -> CaseGroup:
     """Build a group that passes when the learner's function raises ``ValueError`` on every case."""
 

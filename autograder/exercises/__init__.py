@@ -10,30 +10,35 @@ references are computed, and rubrics arrive from the hidden cell.
 from __future__ import annotations
 
 import importlib
+import pkgutil
+import re
 from dataclasses import dataclass
-from typing import Callable, Literal
+from typing import Any, Callable, Literal
 
 from pydantic import BaseModel
 
 from autograder.checks import decisions
 from autograder.checks.core import CaseGroup
+from autograder.checks.seeds import learner_seed
 from autograder.errors import UnknownExerciseError
 
 Kind = Literal["math", "sdk", "decision"]
 
-# Course modules whose exercises are written; later modules register as they are added.
-_MODULES = ("m01", "m02", "m03")
-
 
 @dataclass(frozen=True)
 class Exercise:
-    """One graded exercise: its id, kind, and the case groups that check an answer."""
+    """One graded exercise: its id, kind, and the case groups that check an answer.
+
+    ``data``, when set, generates the exercise's per-learner data from a seed; see
+    :func:`exercise_data`.
+    """
 
     id: str
     kind: Kind
     title: str
     public_groups: Callable[[], list[CaseGroup]]
     graded_groups: Callable[..., list[CaseGroup]]
+    data: Callable[[int], Any] | None = None
 
 
 _REGISTRY: dict[str, Exercise] = {}
@@ -58,6 +63,18 @@ def get_exercise(exercise_id: str) -> Exercise:
     return _REGISTRY[exercise_id]
 
 
+def exercise_data(exercise_id: str, learner: str | None = None) -> Any:
+    """Return the data of an exercise for a learner (the current one by default).
+
+    The data is generated from the learner's seed, so every learner gets their own numbers
+    and the hidden tests regenerate the same ones.
+    """
+    exercise = get_exercise(exercise_id)
+    if exercise.data is None:
+        raise UnknownExerciseError(f"exercise {exercise_id} has no generated data; read the data from the notebook instead")
+    return exercise.data(learner_seed(exercise_id, learner))
+
+
 def all_exercises() -> dict[str, Exercise]:
     """Return every registered exercise by id."""
     _load_modules()
@@ -65,8 +82,10 @@ def all_exercises() -> dict[str, Exercise]:
 
 
 def _load_modules() -> None:
-    for module in _MODULES:
-        importlib.import_module(f"autograder.exercises.{module}")
+    # Every module file of this package (m01.py, m02.py, ...) registers its exercises on import.
+    for info in pkgutil.iter_modules(__path__):
+        if re.fullmatch(r"m\d\d", info.name):
+            importlib.import_module(f"{__name__}.{info.name}")
 
 
 def seeded(groups: Callable[[int], list[CaseGroup]]) -> Callable[..., list[CaseGroup]]:

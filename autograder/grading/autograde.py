@@ -10,6 +10,7 @@ silent zero.
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 import warnings
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.checks.seeds import LEARNER_ID_VARIABLE
 from autograder.course import CURRICULUM_FILE, nbgrader_config, nbgrader_environment
 from autograder.curriculum import load_curriculum, module_by_id
 from autograder.errors import SubmissionError
@@ -110,7 +112,13 @@ def _grade(api, submission: Submission, staging: Path, options: AutogradeOptions
         status = "invalid notebook" if submission.invalid else "error"
         return Outcome(submission.learner, submission.module, status, reason, 0.0, _max_score(api, submission.module))
 
-    result = api.autograde(submission.module, submission.learner, force=True, create=True)
+    # The kernel inherits this process's environment, so per-learner exercise data is
+    # regenerated from the learner's own seed.
+    os.environ[LEARNER_ID_VARIABLE] = submission.learner
+    try:
+        result = api.autograde(submission.module, submission.learner, force=True, create=True)
+    finally:
+        os.environ.pop(LEARNER_ID_VARIABLE, None)
     if not result.get("success"):
         reason = f"nbgrader autograde failed: {_last_line(result)}"
         return Outcome(submission.learner, submission.module, "error", reason, 0.0, _max_score(api, submission.module))
