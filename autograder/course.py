@@ -17,6 +17,7 @@ from pathlib import Path
 
 from traitlets.config import Config
 
+from autograder.authoring import RUBRIC_FOLDER, embed_rubrics
 from autograder.curriculum import Curriculum, load_curriculum, validate_course
 from autograder.errors import BuildError, CourseNotFoundError
 
@@ -26,6 +27,8 @@ CURRICULUM_FILE = "curriculum.yaml"
 SOURCE_DIRECTORY = "solutions"
 RELEASE_DIRECTORY = "exercises"
 COURSE_ID = "azml-course"
+# nbgrader's own default of CourseDirectory.ignore, as of nbgrader 0.9.
+NBGRADER_IGNORE = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
 
 
 def find_course_root(start: Path | None = None) -> Path:
@@ -55,6 +58,9 @@ def nbgrader_config(root: Path, gradebook_url: str, **directories: str) -> Confi
     # nbgrader's exchange serves JupyterHub's assignment list; the course never uses it, and
     # its default under /usr/local/share logs a critical error when it is not writable.
     config.Exchange.root = str(Path(tempfile.gettempdir()) / "azml-course-exchange")
+    # Rubric files are instructor material: their copies in the hidden-test cells grade, and
+    # the files themselves must not reach the learners' exercises/.
+    config.CourseDirectory.ignore = [*NBGRADER_IGNORE, RUBRIC_FOLDER]
     for name, value in directories.items():
         setattr(config.CourseDirectory, name, value)
     return config
@@ -85,6 +91,8 @@ def nbgrader_environment() -> Iterator[None]:
 def build_course(root: Path, release_directory: Path | None = None) -> Curriculum:
     """Generate the learner notebooks of every available module with nbgrader, then validate.
 
+    First, each decision exercise's rubric file is copied into its hidden-test cell.
+
     ``release_directory`` defaults to the course's ``exercises/``; pass another folder to
     regenerate elsewhere, for example to compare with the committed notebooks.
     """
@@ -92,6 +100,10 @@ def build_course(root: Path, release_directory: Path | None = None) -> Curriculu
 
     curriculum = load_curriculum(root / CURRICULUM_FILE)
     release = Path(release_directory or root / RELEASE_DIRECTORY)
+    for module in curriculum.modules:
+        decisions = [(e.name, e.notebook) for e in module.exercises if e.kind == "decision"]
+        if module.available and decisions:
+            embed_rubrics(root, module.id, decisions)
     with tempfile.TemporaryDirectory(prefix="azml-build-") as scratch, nbgrader_environment():
         # generate_assignment records cells in a gradebook; a scratch one keeps the course clean.
         gradebook_url = f"sqlite:///{Path(scratch) / 'gradebook.db'}"

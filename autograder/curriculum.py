@@ -20,6 +20,7 @@ import yaml
 from nbformat.validator import MissingIDFieldWarning
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from autograder.authoring import decision_problems
 from autograder.errors import CurriculumError, UnknownExerciseError
 
 CURRICULUM_FILE = "curriculum.yaml"
@@ -543,6 +544,9 @@ def _check_tests_cell(
             f"{entry.id} points {_format_number(entry.points)}; make the two equal"
         )
     problems += _check_grade_call(at, entry, _cell_source(cell), points)
+    if entry.kind == "decision":
+        root = path.parents[2]
+        problems += decision_problems(root, path.parent.name, entry.name, entry.id, entry.points, _cell_source(cell))
     return problems
 
 

@@ -3,7 +3,9 @@
 Every check in this package is a list of case groups. A group is a plain function that
 takes the learner's answer and raises ``AssertionError`` with a message naming the likely
 mistake, so the same function serves ``check()`` in a notebook, a hidden-test cell and a
-pytest test. The score of an answer is the fraction of groups it passes.
+pytest test. A group may instead raise ``PartialCredit`` to earn part of its weight, or
+return a sentence that explains why the answer is right. The score of an answer is the
+weighted fraction of the groups' credit.
 """
 
 from __future__ import annotations
@@ -14,7 +16,18 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-CaseFunction = Callable[[Any], None]
+CaseFunction = Callable[[Any], "str | None"]
+
+
+class PartialCredit(AssertionError):
+    """Raised by a case group to earn ``fraction`` (between 0 and 1) of its weight."""
+
+    def __init__(self, fraction: float, message: str):
+        super().__init__(message)
+        self.fraction = min(max(float(fraction), 0.0), 1.0)
+
+    def __reduce__(self):
+        return (type(self), (self.fraction, str(self)))
 
 
 @dataclass(frozen=True)
@@ -29,21 +42,32 @@ class CaseGroup:
 
 @dataclass(frozen=True)
 class CaseOutcome:
-    """Result of one case group: passed or not, and the message to show the learner."""
+    """Result of one case group: passed or not, the message to show, and the credit earned.
+
+    ``earned`` is the fraction of ``weight`` the group earned; it defaults to 1 for a
+    passed group and 0 for a failed one.
+    """
 
     group: str
     passed: bool
     message: str = ""
     weight: float = 1.0
+    earned: float | None = None
+
+    @property
+    def credit(self) -> float:
+        if self.earned is not None:
+            return self.earned
+        return 1.0 if self.passed else 0.0
 
 
 @dataclass
 class CheckResult:
     """The outcome of checking one answer to one exercise.
 
-    ``score`` is the weighted fraction of case groups passed, in [0, 1]; ``messages`` holds
-    one line per failed group, naming the group and the likely mistake, never an expected
-    value.
+    ``score`` is the weighted fraction of credit the case groups earned, in [0, 1];
+    ``messages`` holds one line per group not fully passed, naming the group and the likely
+    mistake, never an expected value.
     """
 
     exercise_id: str
@@ -59,7 +83,7 @@ class CheckResult:
         total = sum(o.weight for o in self.outcomes)
         if total == 0:
             return 0.0
-        return sum(o.weight for o in self.outcomes if o.passed) / total
+        return sum(o.weight * o.credit for o in self.outcomes) / total
 
     @property
     def messages(self) -> list[str]:
@@ -73,9 +97,8 @@ class CheckResult:
         verdict = "passed" if self.passed else "not passed yet"
         lines = [f"{self.exercise_id}: {verdict} ({passed}/{total} case groups)"]
         for outcome in self.outcomes:
-            mark = "ok  " if outcome.passed else "FAIL"
-            line = f"  {mark} {outcome.group}"
-            if not outcome.passed and outcome.message:
+            line = f"  {_mark(outcome)} {outcome.group}"
+            if outcome.message:
                 line += f": {outcome.message}"
             lines.append(line)
         lines.extend(f"  note: {note}" for note in self.notes)
@@ -104,7 +127,9 @@ def _run_group(group: CaseGroup, answer: Any) -> CaseOutcome:
     try:
         with warnings.catch_warnings(), contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
             warnings.simplefilter("ignore")
-            group.run(answer)
+            explanation = group.run(answer)
+    except PartialCredit as partial:
+        return CaseOutcome(group.name, False, str(partial), group.weight, partial.fraction)
     except AssertionError as error:
         message = str(error) or "a case in this group failed"
         return CaseOutcome(group.name, False, _with_hint(message, group.hint), group.weight)
@@ -114,7 +139,13 @@ def _run_group(group: CaseGroup, answer: Any) -> CaseOutcome:
     except Exception as error:  # noqa: BLE001 - any learner error fails the group, never the check
         message = f"your code raised {type(error).__name__}: {_first_line(error)}"
         return CaseOutcome(group.name, False, _with_hint(message, group.hint), group.weight)
-    return CaseOutcome(group.name, True, "", group.weight)
+    return CaseOutcome(group.name, True, explanation if isinstance(explanation, str) else "", group.weight)
+
+
+def _mark(outcome: CaseOutcome) -> str:
+    if outcome.passed:
+        return "ok  "
+    return "PART" if outcome.credit > 0 else "FAIL"
 
 
 def _with_hint(message: str, hint: str) -> str:

@@ -1,48 +1,20 @@
 """Decision checks: a structured answer to an MLOps scenario, graded by a rubric.
 
 The learner fills in a dict whose keys and allowed values a pydantic model fixes. The
-public check only validates the form of the answer, field by field. The rubric, with the
-expected choices, lives in the instructor's hidden-test cell as YAML that a course author
-reads without reading code; each criterion gives points, the field it grades and a
-one-line reason that teaches.
+public check only validates the form of the answer, field by field. The rubric (see
+``autograder.checks.rubrics``) holds the expected choices; it lives with the instructor's
+notebooks, never in the learner's package, and reaches the grader through the hidden-test
+cell.
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal, get_args, get_origin
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from autograder.checks.core import CaseGroup
-
-
-class Criterion(BaseModel):
-    """One rubric line: the field it grades, the expected value, its points and the reason."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    field: str = Field(description="Answer key, or a dotted path such as `stage_assets.training`.")
-    expected: Any
-    points: float = Field(gt=0)
-    reason: str
-    match: Literal["exact", "set"] = "exact"
-
-
-class Rubric(BaseModel):
-    """The criteria that grade one decision exercise."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    criteria: list[Criterion] = Field(min_length=1)
-
-
-def parse_rubric(text: str) -> Rubric:
-    """Parse a rubric written as YAML; raise ``ValueError`` naming the offending key."""
-    try:
-        return Rubric.model_validate(yaml.safe_load(text))
-    except (yaml.YAMLError, ValidationError) as error:
-        raise ValueError(f"invalid rubric YAML: {error}; fix the rubric in the hidden-test cell") from error
+from autograder.checks.rubrics import Criterion, Rubric, grade_value, parse_rubric
 
 
 def form_groups(model: type[BaseModel]) -> list[CaseGroup]:
@@ -53,13 +25,16 @@ def form_groups(model: type[BaseModel]) -> list[CaseGroup]:
     return groups
 
 
-def rubric_groups(model: type[BaseModel], rubric: Rubric) -> list[CaseGroup]:
-    """Build one weighted group per rubric criterion.
+def rubric_groups(model: type[BaseModel], rubric: Rubric, scenario: dict[str, Any] | None = None) -> list[CaseGroup]:
+    """Build one weighted group per rubric criterion, graded against the learner's ``scenario``.
 
     A field that does not fit the model fails only the criteria that grade it, with the
     validation message, so one wrong type never costs the whole answer.
     """
-    return [CaseGroup(f"{c.field} ({c.points:g} pt)", _meets(model, c), weight=c.points) for c in rubric.criteria]
+    return [
+        CaseGroup(f"{c.field} ({c.points:g} pt)", _meets(model, c, scenario or {}), weight=c.points)
+        for c in rubric.criteria
+    ]
 
 
 def _known_keys_only(model: type[BaseModel]):
@@ -80,17 +55,16 @@ def _valid_field(model: type[BaseModel], name: str):
     return run
 
 
-def _meets(model: type[BaseModel], criterion: Criterion):
+def _meets(model: type[BaseModel], criterion: Criterion, scenario: dict[str, Any]):
     top, _, rest = criterion.field.partition(".")
 
-    def run(answer: Any) -> None:
+    def run(answer: Any) -> str:
         value = _field_value(model, answer, top)
         for key in rest.split(".") if rest else []:
             if not isinstance(value, dict) or key not in value:
                 raise AssertionError(f"missing entry `{key}` in `{top}`")
             value = value[key]
-        if not _matches(value, criterion):
-            raise AssertionError(criterion.reason)
+        return grade_value(value, criterion, scenario)
 
     return run
 
@@ -107,25 +81,6 @@ def _field_value(model: type[BaseModel], answer: Any, name: str) -> Any:
         problem = error.errors()[0]["msg"]
         raise AssertionError(f"invalid value {answer[name]!r} for `{name}`: {problem}; {_describe_field(model, name)}") from None
     return value.model_dump() if isinstance(value, BaseModel) else value
-
-
-def _matches(value: Any, criterion: Criterion) -> bool:
-    if criterion.match == "set":
-        return _normalise_set(value) == _normalise_set(criterion.expected)
-    return _normalise(value) == _normalise(criterion.expected)
-
-
-def _normalise(value: Any) -> Any:
-    if isinstance(value, str):
-        return value.strip().lower()
-    if isinstance(value, (list, tuple)):
-        return [_normalise(v) for v in value]
-    return value
-
-
-def _normalise_set(value: Any) -> frozenset:
-    items = value if isinstance(value, (list, tuple, set, frozenset)) else [value]
-    return frozenset(_normalise(v) for v in items)
 
 
 def _describe_field(model: type[BaseModel], name: str) -> str:

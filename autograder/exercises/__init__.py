@@ -30,7 +30,7 @@ class Exercise:
     """One graded exercise: its id, kind, and the case groups that check an answer.
 
     ``data``, when set, generates the exercise's per-learner data from a seed; see
-    :func:`exercise_data`.
+    :func:`exercise_data`. ``answer_model`` is the pydantic model of a decision's answer.
     """
 
     id: str
@@ -39,6 +39,7 @@ class Exercise:
     public_groups: Callable[[], list[CaseGroup]]
     graded_groups: Callable[..., list[CaseGroup]]
     data: Callable[[int], Any] | None = None
+    answer_model: type[BaseModel] | None = None
 
 
 _REGISTRY: dict[str, Exercise] = {}
@@ -97,10 +98,24 @@ def seeded(groups: Callable[[int], list[CaseGroup]]) -> Callable[..., list[CaseG
     return graded
 
 
-def decision_exercise(exercise_id: str, title: str, model: type[BaseModel]) -> Exercise:
-    """Build a decision exercise: the public check validates the form, the rubric grades."""
+def decision_exercise(
+    exercise_id: str,
+    title: str,
+    model: type[BaseModel],
+    scenario: Callable[[int], dict[str, Any]] | None = None,
+) -> Exercise:
+    """Build a decision exercise: the public check validates the form, the rubric grades.
+
+    ``scenario``, when given, generates the learner's scenario numbers from their seed; the
+    learner reads them with ``exercise_data()`` and the rubric's ``cases`` pick the right
+    answer from the same numbers.
+    """
 
     def graded(*, rubric: str) -> list[CaseGroup]:
-        return decisions.rubric_groups(model, decisions.parse_rubric(rubric))
+        numbers = scenario(learner_seed(exercise_id)) if scenario else {}
+        return decisions.rubric_groups(model, decisions.parse_rubric(rubric), numbers)
 
-    return Exercise(exercise_id, "decision", title, lambda: decisions.form_groups(model), graded)
+    def public() -> list[CaseGroup]:
+        return decisions.form_groups(model)
+
+    return Exercise(exercise_id, "decision", title, public, graded, data=scenario, answer_model=model)

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from autograder.checks.core import run_groups
 from autograder.checks.decisions import Criterion, describe_type, form_groups, parse_rubric, rubric_groups
 
-FIX_RUBRIC = "; fix the rubric in the hidden-test cell$"
+FIX_RUBRIC = "; fix the rubric file$"
 ALLOWED_KEYS = "task, budget, stages, produces, owner"
 
 
@@ -121,7 +121,7 @@ def test_parse_rubric_zero_points():
 
 
 def test_parse_rubric_unknown_match():
-    with pytest.raises(ValueError, match=r"(?s)\ncriteria\.0\.match\n  Input should be 'exact' or 'set' "):
+    with pytest.raises(ValueError, match=r"(?s)\ncriteria\.0\.match\n  Input should be 'exact', 'set', 'order' or 'number' "):
         parse_rubric(one_criterion("task", "regression", match="fuzzy"))
 
 
@@ -354,7 +354,8 @@ def test_rubric_groups_set_match_missing_item():
 
     result = grade_plan(with_fields(stages=["train", "deploy"]), rubric)
 
-    assert result.messages == ["stages (1 pt): r"]
+    assert result.messages == ["stages (1 pt): partly right (67%): r"]
+    assert result.score == pytest.approx(2 / 3)
 
 
 def test_rubric_groups_set_match_extra_item():
@@ -362,7 +363,7 @@ def test_rubric_groups_set_match_extra_item():
 
     result = grade_plan(with_fields(stages=["train", "deploy", "monitor"]), rubric)
 
-    assert result.score == 0.0
+    assert result.score == pytest.approx(2 / 3)
 
 
 def test_rubric_groups_set_match_single_value():
