@@ -83,9 +83,10 @@ def all_exercises() -> dict[str, Exercise]:
 
 
 def _load_modules() -> None:
-    # Every module file of this package (m01.py, m02.py, ...) registers its exercises on import.
+    # Every module file of this package (m01.py, m04_decisions.py, ...) registers its
+    # exercises on import.
     for info in pkgutil.iter_modules(__path__):
-        if re.fullmatch(r"m\d\d", info.name):
+        if re.fullmatch(r"m\d\d(_[a-z]+)?", info.name):
             importlib.import_module(f"{__name__}.{info.name}")
 
 
