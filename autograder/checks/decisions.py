@@ -64,7 +64,11 @@ def _meets(model: type[BaseModel], criterion: Criterion, scenario: dict[str, Any
             if not isinstance(value, dict) or key not in value:
                 raise AssertionError(f"missing entry `{key}` in `{top}`")
             value = value[key]
-        return grade_value(value, criterion, scenario)
+        try:
+            return grade_value(value, criterion, scenario)
+        except ValueError as error:
+            # A gap in the rubric, not in the answer: say so, so the learner asks the instructor.
+            raise AssertionError(f"the rubric cannot grade this criterion ({error}); tell your instructor") from None
 
     return run
 

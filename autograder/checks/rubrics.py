@@ -22,8 +22,8 @@ from the learner's scenario numbers by ``cases``, each with a ``when`` condition
             reason: "no latency requirement: score in bulk on a schedule"
 
 Reasons may quote scenario values in braces. Conditions are evaluated by a small
-interpreter that allows only comparisons, ``and``/``or``/``not``, arithmetic, scenario
-names and constants, never arbitrary Python.
+interpreter that allows only comparisons, ``and``/``or``/``not``, arithmetic, ``min``,
+``max``, ``abs``, ``round``, scenario names and constants, never arbitrary Python.
 """
 
 from __future__ import annotations
@@ -161,6 +161,7 @@ _COMPARISONS = {
     ast.Gt: operator.gt, ast.GtE: operator.ge, ast.In: lambda a, b: a in b, ast.NotIn: lambda a, b: a not in b,
 }
 _ARITHMETIC = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
+_FUNCTIONS = {"min": min, "max": max, "abs": abs, "round": round}
 
 
 def evaluate_condition(expression: str, scenario: dict[str, Any]) -> bool:
@@ -190,6 +191,8 @@ def _evaluate(node: ast.AST, scenario: dict[str, Any]) -> Any:
         return not _evaluate(node.operand, scenario)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
         return -_evaluate(node.operand, scenario)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _FUNCTIONS and not node.keywords:
+        return _FUNCTIONS[node.func.id](*(_evaluate(argument, scenario) for argument in node.args))
     if isinstance(node, ast.BinOp) and type(node.op) in _ARITHMETIC:
         return _ARITHMETIC[type(node.op)](_evaluate(node.left, scenario), _evaluate(node.right, scenario))
     if isinstance(node, ast.Compare):

@@ -125,3 +125,7 @@ def test_condition_rejects_code(expression):
 def test_condition_unknown_name():
     with pytest.raises(ValueError, match=r"unknown scenario name 'volume'; known names: connected, latency_ms, rows_per_night"):
         evaluate_condition("volume > 3", SCENARIO)
+
+
+def test_condition_allows_min_max():
+    assert evaluate_condition("max(latency_ms, 300) == 300 and abs(-2) == 2", SCENARIO) is True
