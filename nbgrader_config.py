@@ -13,7 +13,7 @@ c.CourseDirectory.release_directory = "exercises"
 
 # Per-cell limit in seconds; a cell that runs longer is interrupted and scores zero, and
 # the rest of the notebook still runs.
-c.Execute.timeout = 60
+c.Execute.timeout = 30
 
 # Rubric files stay with the instructor: a copy of each lives in its hidden-test cell.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "rubrics"]

@@ -34,6 +34,8 @@ NBGRADER_IGNORE = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
 def find_course_root(start: Path | None = None) -> Path:
     """Return the course folder: ``start`` (or the current folder) or the nearest parent with curriculum.yaml."""
     start = Path(start or Path.cwd()).resolve()
+    if not start.is_dir():
+        raise CourseNotFoundError(f"course folder {start} does not exist; pass --course with the folder that holds {CURRICULUM_FILE}")
     for folder in (start, *start.parents):
         if (folder / CURRICULUM_FILE).is_file():
             return folder
@@ -57,7 +59,9 @@ def nbgrader_config(root: Path, gradebook_url: str, **directories: str) -> Confi
     config.CourseDirectory.db_url = gradebook_url
     # nbgrader's exchange serves JupyterHub's assignment list; the course never uses it, and
     # its default under /usr/local/share logs a critical error when it is not writable.
-    config.Exchange.root = str(Path(tempfile.gettempdir()) / "azml-course-exchange")
+    exchange = Path(tempfile.gettempdir()) / "azml-course-exchange"
+    exchange.mkdir(exist_ok=True)
+    config.Exchange.root = str(exchange)
     # Rubric files are instructor material: their copies in the hidden-test cells grade, and
     # the files themselves must not reach the learners' exercises/.
     config.CourseDirectory.ignore = [*NBGRADER_IGNORE, RUBRIC_FOLDER]

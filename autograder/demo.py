@@ -35,7 +35,7 @@ def run_demo(course_root: Path, out: Path, on_outcome: Callable[[Outcome], None]
     ``out`` must not exist or be empty, so the demo never overwrites an instructor's files.
     """
     out = Path(out).resolve()
-    _prepare_folder(out)
+    prepare_demo_folder(out)
     course = out / "course"
     course.mkdir()
     shutil.copy2(course_root / CURRICULUM_FILE, course / CURRICULUM_FILE)
@@ -52,7 +52,9 @@ def run_demo(course_root: Path, out: Path, on_outcome: Callable[[Outcome], None]
     return DemoResult(out, gradebook_url, outcomes, cohort_progress(gradebook_url))
 
 
-def _prepare_folder(out: Path) -> None:
-    if out.exists() and any(out.iterdir()):
+def prepare_demo_folder(out: Path) -> None:
+    """Create ``out`` for the demo, or accept it empty; raise when it already holds files."""
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise FolderNotEmptyError(f"demo folder {out} is not empty; pass --out with a new folder or delete this one")
     out.mkdir(parents=True, exist_ok=True)

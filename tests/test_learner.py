@@ -107,7 +107,7 @@ def test_check_decision_note_when_well_formed():
 
     result = check("m02.framing", answer)
 
-    assert result.notes == ["your answer is well-formed; the rubric grades its choices when the notebook is graded"]
+    assert result.notes == ["this check validates the form only; the rubric grades your choices when the notebook is graded"]
 
 
 def test_check_decision_no_note_when_malformed():

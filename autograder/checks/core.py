@@ -73,6 +73,7 @@ class CheckResult:
     exercise_id: str
     outcomes: list[CaseOutcome] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    passed_label: str = "passed"
 
     @property
     def passed(self) -> bool:
@@ -94,7 +95,7 @@ class CheckResult:
         """Format the short report that ``check()`` prints."""
         total = len(self.outcomes)
         passed = sum(o.passed for o in self.outcomes)
-        verdict = "passed" if self.passed else "not passed yet"
+        verdict = self.passed_label if self.passed else "not passed yet"
         lines = [f"{self.exercise_id}: {verdict} ({passed}/{total} case groups)"]
         for outcome in self.outcomes:
             line = f"  {_mark(outcome)} {outcome.group}"

@@ -82,8 +82,10 @@ def _field_value(model: type[BaseModel], answer: Any, name: str) -> Any:
     try:
         value = TypeAdapter(field.annotation).validate_python(answer[name])
     except ValidationError as error:
-        problem = error.errors()[0]["msg"]
-        raise AssertionError(f"invalid value {answer[name]!r} for `{name}`: {problem}; {_describe_field(model, name)}") from None
+        first = error.errors()[0]
+        # A literal error repeats the allowed values that the field description lists anyway.
+        problem = "" if first["type"] == "literal_error" else f": {first['msg']}"
+        raise AssertionError(f"invalid value {answer[name]!r} for `{name}`{problem}; {_describe_field(model, name)}") from None
     return value.model_dump() if isinstance(value, BaseModel) else value
 
 

@@ -9,6 +9,7 @@ the expected value.
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from dataclasses import dataclass
@@ -163,7 +164,7 @@ def _require_callable(function: Any) -> None:
 def _copy(inputs: Inputs) -> Inputs:
     # A learner's function that modifies its arguments in place must not change the
     # reference's inputs, nor the next case's.
-    return tuple(np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in inputs)
+    return tuple(np.array(a, copy=True) if isinstance(a, np.ndarray) else copy.deepcopy(a) for a in inputs)
 
 
 def _close(actual: Any, expected: Any, tolerance: Tolerance) -> bool:

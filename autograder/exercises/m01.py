@@ -18,10 +18,10 @@ DATASTORE_URI = re.compile(r"^azureml://datastores/[A-Za-z0-9_]+/paths/.+")
 JOB_OUTPUT_URI = re.compile(r"^azureml://jobs/[^/]+/outputs/[^/]+(/paths/.*)?$")
 
 
-def _named_and_versioned() -> list[CaseGroup]:
+def _named_and_versioned(name: str) -> list[CaseGroup]:
     return [
-        field_rule("asset name", "name", lambda v: bool(ASSET_NAME.match(str(v))),
-                   "an asset name holds letters, digits, '-' and '_', and starts with a letter or digit"),
+        field_rule("asset name", "name", lambda v: v == name and bool(ASSET_NAME.match(str(v))),
+                   f"use the name the exercise gives, {name!r}: jobs and deployments find the asset by it"),
         field_rule("explicit version", "version", lambda v: str(v).isdigit(),
                    "pin the version as a whole number such as \"1\" so jobs can reference name:version"),
     ]
@@ -31,7 +31,7 @@ def _data_asset_groups() -> list[CaseGroup]:
     return [
         is_entity("data"),
         passes_schema("data"),
-        *_named_and_versioned(),
+        *_named_and_versioned("taxi-trips"),
         field_rule("folder type", "type", lambda v: v == "uri_folder",
                    "the trips are a folder of many Parquet files; a single file would be uri_file, a table with a schema mltable"),
         field_rule("datastore path", "path", lambda v: bool(DATASTORE_URI.match(str(v))),
@@ -43,7 +43,7 @@ def _environment_groups() -> list[CaseGroup]:
     return [
         is_entity("environment"),
         passes_schema("environment"),
-        *_named_and_versioned(),
+        *_named_and_versioned("sklearn-env"),
         field_rule("pinned base image", "image", _pinned_image,
                    "pin the base image to a dated tag; 'latest' or no tag changes under you and breaks reproducibility"),
         field_rule("conda dependencies", "conda_file", _pins_python_and_sklearn,
@@ -70,7 +70,7 @@ def _model_asset_groups() -> list[CaseGroup]:
     return [
         is_entity("model"),
         passes_schema("model"),
-        *_named_and_versioned(),
+        *_named_and_versioned("taxi-fare-model"),
         field_rule("MLflow model type", "type", lambda v: v == "mlflow_model",
                    "the training job saved the model with mlflow.sklearn.save_model, which is the mlflow_model type"),
         field_rule("path from the job output", "path", lambda v: bool(JOB_OUTPUT_URI.match(str(v))),

@@ -136,8 +136,8 @@ def _training_job_groups() -> list[CaseGroup]:
                    "reference the environment as azureml:<name>:<version> so every run uses the same image"),
         field_rule("compute target", "compute", lambda v: str(v).removeprefix("azureml:") == "cpu-cluster",
                    "run on the workspace's compute cluster named cpu-cluster"),
-        field_rule("experiment name", "experiment_name", lambda v: bool(str(v).strip()),
-                   "name the experiment so runs of the same problem are grouped and comparable"),
+        field_rule("experiment name", "experiment_name", lambda v: v == "taxi-fare",
+                   "use the experiment name the exercise gives, so runs of this problem are grouped and comparable"),
     ]
 
 

@@ -30,6 +30,8 @@ class Submission:
 def submitted_directory(path: Path) -> Path:
     """Return the folder that holds one folder per learner: ``path`` or its ``submitted/`` child."""
     path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise SubmissionError(f"submission folder {path} is a file; pass the folder laid out as <learner>/<module>/*.ipynb")
     if not path.is_dir():
         raise SubmissionError(f"submission folder {path} does not exist; pass the folder laid out as <learner>/<module>/*.ipynb")
     child = path / "submitted"

@@ -127,8 +127,14 @@ def _check_sqlite_path(path: Path, url: str, create: bool) -> None:
         raise GradebookError(f"gradebook {path} (from {url}) does not exist; grade a module first or pass --gradebook")
     if path.is_dir():
         raise GradebookError(f"gradebook path {path} is a folder; pass a file path such as sqlite:///{path / 'gradebook.db'}")
+    # The folder must exist already: creating it would hide a typo in the path, and grades
+    # would land somewhere nobody looks.
+    folder = path.parent
+    if not folder.is_dir():
+        blocker = next((p for p in [folder, *folder.parents] if p.exists()), None)
+        problem = f"{blocker} is a file, not a folder" if blocker and not blocker.is_dir() else f"the folder {folder} does not exist"
+        raise GradebookError(f"cannot write the gradebook {path} (from {url}): {problem}; create the folder or pass another --gradebook")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "ab"):
             pass
     except OSError as error:

@@ -34,7 +34,7 @@ CONDA = {
     "channels": ["conda-forge"],
     "dependencies": ["python=3.11", "pip", {"pip": ["scikit-learn==1.5.2", "mlflow==2.16.2"]}],
 }
-FORM_NOTE = "your answer is well-formed; the rubric grades its choices when the notebook is graded"
+FORM_NOTE = "this check validates the form only; the rubric grades your choices when the notebook is graded"
 
 
 @dataclass(frozen=True)
@@ -208,7 +208,7 @@ def test_data_no_version():
 
 def test_data_name_with_space():
     assert failures("m01.data_asset", trips(name="taxi trips")) == {
-        "asset name": "`name` = 'taxi trips': an asset name holds letters, digits, '-' and '_', and starts with a letter or digit",
+        "asset name": "`name` = 'taxi trips': use the name the exercise gives, 'taxi-trips': jobs and deployments find the asset by it",
     }
 
 
@@ -339,9 +339,8 @@ def test_asset_types_invalid_choice(solutions):
     answer = {**solutions["m01.asset_types"].answer, "trip_files": "dataset"}
 
     assert failures("m01.asset_types", answer) == {
-        "field `trip_files`": "invalid value 'dataset' for `trip_files`: Input should be 'data', 'environment', "
-        "'model', 'component', 'compute', 'endpoint' or 'job'; `trip_files` takes one of 'data', 'environment', "
-        "'model', 'component', 'compute', 'endpoint', 'job'",
+        "field `trip_files`": "invalid value 'dataset' for `trip_files`; `trip_files` takes one of 'data', "
+        "'environment', 'model', 'component', 'compute', 'endpoint', 'job'",
     }
 
 

@@ -111,7 +111,7 @@ def test_submitted_directory_file(tmp_path: Path) -> None:
     path = tmp_path / "submissions.zip"
     path.write_bytes(b"PK")
 
-    with pytest.raises(SubmissionError, match=f"^submission folder {re.escape(str(path))} does not exist; "):
+    with pytest.raises(SubmissionError, match=f"^submission folder {re.escape(str(path))} is a file; pass the folder laid out as "):
         submitted_directory(path)
 
 

@@ -57,12 +57,17 @@ def test_open_store_creates_table(tmp_path: Path) -> None:
     assert "submitted_assignment" in sqlite_tables(path)
 
 
-def test_open_store_creates_parent_folders(tmp_path: Path) -> None:
+def test_open_store_missing_folder(tmp_path: Path) -> None:
     path = tmp_path / "term" / "2025" / "gradebook.db"
+    url = f"sqlite:///{path}"
 
-    open_store(f"sqlite:///{path}").dispose()
-
-    assert TABLE in sqlite_tables(path)
+    message = (
+        f"cannot write the gradebook {path} (from {url}): the folder {path.parent} does not exist; "
+        "create the folder or pass another --gradebook"
+    )
+    with pytest.raises(GradebookError, match=exact(message)):
+        open_store(url)
+    assert not (tmp_path / "term").exists()
 
 
 def test_open_store_keeps_rows(tmp_path: Path) -> None:
@@ -156,8 +161,8 @@ def test_open_store_parent_is_file(tmp_path: Path) -> None:
     url = f"sqlite:///{path}"
 
     message = (
-        f"cannot write the gradebook {path} (from {url}): File exists; "
-        "pass --gradebook sqlite:///PATH with a writable folder"
+        f"cannot write the gradebook {path} (from {url}): {blocker} is a file, not a folder; "
+        "create the folder or pass another --gradebook"
     )
     with pytest.raises(GradebookError, match=exact(message)):
         open_store(url)
@@ -170,8 +175,8 @@ def test_open_store_ancestor_is_file(tmp_path: Path) -> None:
     url = f"sqlite:///{path}"
 
     message = (
-        f"cannot write the gradebook {path} (from {url}): Not a directory; "
-        "pass --gradebook sqlite:///PATH with a writable folder"
+        f"cannot write the gradebook {path} (from {url}): {blocker} is a file, not a folder; "
+        "create the folder or pass another --gradebook"
     )
     with pytest.raises(GradebookError, match=exact(message)):
         open_store(url)
