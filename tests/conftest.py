@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import shutil
 import socket
@@ -35,6 +36,21 @@ def no_network():
     socket.socket.connect = guarded_connect
     yield
     socket.socket.connect = original
+
+
+@pytest.fixture(autouse=True, scope="session")
+def cached_alembic_version():
+    """Ask alembic for nbgrader's schema version once per session, not once per new gradebook.
+
+    nbgrader runs `alembic heads` in a subprocess for every gradebook it creates, about a
+    second each; the answer cannot change within a test session.
+    """
+    import nbgrader.api
+
+    original = nbgrader.api.get_alembic_version
+    nbgrader.api.get_alembic_version = functools.cache(original)
+    yield
+    nbgrader.api.get_alembic_version = original
 
 
 @pytest.fixture
