@@ -120,20 +120,27 @@ def satisfies(name: str, condition: Callable[[Callable[..., Any]], None], *, hin
     return CaseGroup(name, run, hint, weight)
 
 
-def runs_within(name: str, cases: Sequence[Inputs] | Callable[[], Sequence[Inputs]], seconds: float, *, weight: float = 1.0) -> CaseGroup:
+def runs_within(
+    name: str,
+    cases: Sequence[Inputs] | Callable[[], Sequence[Inputs]],
+    seconds: float,
+    *,
+    attempts: int = 2,
+    weight: float = 1.0,
+) -> CaseGroup:
     """Build a group that passes when the learner's function handles large inputs within ``seconds``.
 
     A loop in pure Python over a million elements took 0.2-0.3 s on a 2-core x86_64 VM, and
     the vectorised numpy expression 5 ms, so a limit of 0.1 s separates the two with margin
-    for a loaded machine.
+    for a loaded machine. A run over the limit but under three times it is repeated, up to
+    ``attempts`` runs, and the fastest counts, so a busy grading machine does not fail a
+    vectorised answer.
     """
 
     def run(function: Callable[..., Any]) -> None:
         _require_callable(function)
         for inputs in cases() if callable(cases) else cases:
-            start = time.perf_counter()
-            function(*inputs)
-            elapsed = time.perf_counter() - start
+            elapsed = _fastest_run(function, inputs, attempts, seconds)
             if elapsed > seconds:
                 size = max((np.size(a) for a in inputs if isinstance(a, np.ndarray)), default=0)
                 raise AssertionError(
@@ -142,6 +149,28 @@ def runs_within(name: str, cases: Sequence[Inputs] | Callable[[], Sequence[Input
                 )
 
     return CaseGroup(name, run, "", weight)
+
+
+def _fastest_run(function: Callable[..., Any], inputs: Inputs, attempts: int, seconds: float) -> float:
+    fastest = float("inf")
+    for _ in range(max(attempts, 1)):
+        start = time.perf_counter()
+        function(*inputs)
+        fastest = min(fastest, time.perf_counter() - start)
+        if fastest <= seconds or fastest > 3 * seconds:
+            break
+    return fastest
+
+
+def on_key(key: str, group: CaseGroup) -> CaseGroup:
+    """Run ``group`` on ``answer[key]``, for exercises whose answer is a dict of functions."""
+
+    def run(answer: Any) -> Any:
+        if not isinstance(answer, dict) or key not in answer:
+            raise AssertionError(f"expected a dict with the key {key!r} mapped to your answer")
+        return group.run(answer[key])
+
+    return CaseGroup(f"{key}: {group.name}", run, group.hint, group.weight)
 
 
 def random_regression_cases(seed: int, count: int = 5, size: int = 50) -> list[Inputs]:

@@ -25,10 +25,27 @@ def forbidden_libraries(function: Callable[..., Any], forbidden: tuple[str, ...]
     return found
 
 
-def from_scratch(forbidden: tuple[str, ...] = FORBIDDEN_BY_DEFAULT, *, weight: float = 1.0) -> CaseGroup:
-    """Build a group that fails when the learner's function uses one of the ``forbidden`` libraries."""
+def from_scratch(
+    forbidden: tuple[str, ...] = FORBIDDEN_BY_DEFAULT,
+    *,
+    probe: tuple[Any, ...] | None = None,
+    weight: float = 1.0,
+) -> CaseGroup:
+    """Build a group that fails when the learner's function uses one of the ``forbidden`` libraries.
+
+    ``probe``, when given, holds arguments the function is called with first: a function
+    that still raises ``NotImplementedError`` then fails the group, so the released stub,
+    which uses no library, earns nothing from it.
+    """
 
     def run(function: Callable[..., Any]) -> None:
+        if probe is not None and callable(function):
+            try:
+                function(*probe)
+            except NotImplementedError:
+                raise
+            except Exception:  # noqa: BLE001 - other groups grade the result; this one only needs a body
+                pass
         used = forbidden_libraries(function, forbidden) if callable(function) else set()
         if used:
             names = " and ".join(sorted(used))
@@ -56,8 +73,9 @@ def _scan(function: Any, forbidden: tuple[str, ...], found: set[str], seen: set[
 
 
 def _scan_code(code: types.CodeType, namespace: dict[str, Any], forbidden: tuple[str, ...], found: set[str], seen: set[int]) -> None:
-    for name in code.co_names:
-        # An import statement inside the function leaves the module name in co_names.
+    # Free variables name objects of an enclosing scope, such as a closure over an imported
+    # function; an import statement inside the function leaves the module name in co_names.
+    for name in (*code.co_names, *code.co_freevars):
         root = name.split(".")[0]
         if root in forbidden:
             found.add(root)
