@@ -20,9 +20,13 @@ from autograder.errors import AutograderError
 app = typer.Typer(help="Build, check and autograde the Azure ML course.", no_args_is_help=True, add_completion=False)
 curriculum_app = typer.Typer(help="Work with curriculum.yaml.", no_args_is_help=True)
 app.add_typer(curriculum_app, name="curriculum")
+spec_app = typer.Typer(help="Check Azure ML CLI v2 YAML specs offline.", no_args_is_help=True)
+app.add_typer(spec_app, name="spec")
 
-console = Console()
-errors = Console(stderr=True)
+# soft_wrap: when output goes to a file or a pipe, rich would otherwise break long lines,
+# paths included, at 80 columns.
+console = Console(soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)
 
 CourseOption = Annotated[
     Optional[Path],
@@ -53,6 +57,40 @@ def validate(course: CourseOption = None) -> None:
     available = sum(m.available for m in curriculum.modules)
     exercises = sum(len(m.exercises) for m in curriculum.modules)
     console.print(f"curriculum valid: {len(curriculum.modules)} modules ({available} available), {exercises} exercises")
+
+
+@spec_app.command("check")
+def spec_check(
+    files: Annotated[list[Path], typer.Argument(help="YAML spec files. Relative paths inside a spec start from the spec's folder.")],
+    format: Annotated[str, typer.Option("--format", help="Output format: text or json (findings per file).")] = "text",
+    rule: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--rule",
+            help="Teaching rule to switch on; repeat for more: pinned_images, no_inline_secrets, private_network, "
+            "user_assigned_identity, high_availability, probes_and_timeouts, aad_token_auth. Default: none.",
+        ),
+    ] = None,
+    endpoint_name: Annotated[
+        Optional[str],
+        typer.Option("--endpoint-name", help="Endpoint name for deployment specs, replacing their endpoint_name as az ml does."),
+    ] = None,
+) -> None:
+    """Check Azure ML specs offline with azure-ai-ml's loaders and the course's rules.
+
+    Exit code 0 when no spec has an error (warnings allowed), 1 when any spec has an error, 2 when a file is missing or is not readable YAML, or an option is invalid.
+    """
+    from autograder.checks.specs import check_files
+
+    if format not in ("text", "json"):
+        errors.print(f"error: invalid --format {format!r}; use text or json", soft_wrap=True)
+        raise typer.Exit(2)
+    context = {"endpoint_name": endpoint_name} if endpoint_name else None
+    with _errors_exit():
+        report = check_files(files, teaching_rules=tuple(rule or ()), context=context)
+    typer.echo(report.to_json() if format == "json" else report.to_text())
+    if report.has_errors:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -130,11 +168,12 @@ def demo(
 ) -> None:
     """Build the course, autograde a demo cohort of eight learners, and show their progress."""
     from autograder.course import find_course_root
-    from autograder.demo import run_demo
+    from autograder.demo import prepare_demo_folder, run_demo
 
     out = out or Path(f"azml-demo-{datetime.datetime.now():%Y%m%d-%H%M%S}")
     with _errors_exit():
         root = find_course_root(course)
+        prepare_demo_folder(out)
         console.print(f"building the course in {out.resolve() / 'course'} and grading the demo cohort")
         result = run_demo(root, out, _print_outcome)
     console.print(_progress_table(result.progress))

@@ -51,3 +51,12 @@ class CourseNotFoundError(AutograderError, FileNotFoundError):
 
 class FolderNotEmptyError(AutograderError, FileExistsError):
     """Raised when a command would write into a folder that already holds files."""
+
+
+class SpecInputError(AutograderError, ValueError):
+    """Raised when a spec cannot be checked at all.
+
+    The causes are a missing or unreadable file, YAML that does not parse or is not a
+    mapping, a value of an unsupported type, or an unknown kind, teaching rule or context key.
+    Problems inside a readable spec are findings, never this error.
+    """

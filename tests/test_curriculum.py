@@ -146,8 +146,8 @@ def test_load_real_curriculum() -> None:
     assert curriculum.course == "azml-course"
     assert len(curriculum.modules) == 12
     assert [m.id for m in curriculum.modules] == [f"m{i:02d}" for i in range(1, 13)]
-    assert [m.id for m in curriculum.modules if m.available] == ["m01", "m02", "m03"]
-    assert [m.id for m in curriculum.modules if not m.available] == [f"m{i:02d}" for i in range(4, 13)]
+    assert [m.id for m in curriculum.modules if m.available][:3] == ["m01", "m02", "m03"]
+    assert sum(m.available for m in curriculum.modules) >= 10
     assert all(m.exercises for m in curriculum.modules if m.available)
     assert all(not m.exercises for m in curriculum.modules if not m.available)
 

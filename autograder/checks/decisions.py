@@ -9,7 +9,7 @@ cell.
 
 from __future__ import annotations
 
-from typing import Any, Literal, get_args, get_origin
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
@@ -50,7 +50,14 @@ def _known_keys_only(model: type[BaseModel]):
 
 def _valid_field(model: type[BaseModel], name: str):
     def run(answer: Any) -> None:
-        _field_value(model, answer, name)
+        value = _field_value(model, answer, name)
+        annotation = model.model_fields[name].annotation
+        # A dict keyed by a fixed set of choices must hold every key, which the type alone
+        # does not enforce; without this, a missing entry would surface only at grading.
+        if get_origin(annotation) is dict and get_origin(get_args(annotation)[0]) is Literal:
+            missing = [key for key in get_args(get_args(annotation)[0]) if key not in value]
+            if missing:
+                raise AssertionError(f"`{name}` has no entry for {missing}; {_describe_field(model, name)}")
 
     return run
 
@@ -80,13 +87,16 @@ def _field_value(model: type[BaseModel], answer: Any, name: str) -> Any:
         raise AssertionError(f"missing key `{name}`; {_describe_field(model, name)}")
     field = model.model_fields[name]
     try:
-        value = TypeAdapter(field.annotation).validate_python(answer[name])
+        adapter = TypeAdapter(field.annotation)
+        value = adapter.validate_python(answer[name])
     except ValidationError as error:
         first = error.errors()[0]
         # A literal error repeats the allowed values that the field description lists anyway.
         problem = "" if first["type"] == "literal_error" else f": {first['msg']}"
         raise AssertionError(f"invalid value {answer[name]!r} for `{name}`{problem}; {_describe_field(model, name)}") from None
-    return value.model_dump() if isinstance(value, BaseModel) else value
+    # dump_python turns models nested in lists and dicts into plain values too, so rubric
+    # paths such as `steps.step_1.green` reach them.
+    return adapter.dump_python(value)
 
 
 def _describe_field(model: type[BaseModel], name: str) -> str:
@@ -98,6 +108,8 @@ def _describe_field(model: type[BaseModel], name: str) -> str:
 def describe_type(annotation: Any) -> str:
     """Describe the values a field annotation accepts, in words a learner can act on."""
     origin, args = get_origin(annotation), get_args(annotation)
+    if origin is Annotated:
+        return describe_type(args[0])
     if origin is Literal:
         return "one of " + ", ".join(repr(a) for a in args)
     if origin in (list, tuple, set, frozenset):

@@ -1,5 +1,6 @@
 """Module 03, losses and risk: MSE, binary cross-entropy, L1 and L2 penalties, the ridge
-gradient, one gradient-descent step, and the choice between L1 and L2."""
+gradient, one gradient-descent step, the choice between L1 and L2, the empirical risk of any
+per-sample loss and the regularised objective."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from autograder.checks.core import CaseGroup
 from autograder.checks.formulas import (
+    Inputs,
     Mistake,
     Tolerance,
     matches_reference,
@@ -322,3 +324,199 @@ register(Exercise("m03.ridge_gradient", "math", "Gradient of the ridge loss",
 register(Exercise("m03.gradient_step", "math", "One gradient-descent step",
                   lambda: _step_groups(PUBLIC_SEED), seeded(_step_groups)))
 register(decision_exercise("m03.l1_or_l2", "L1 or L2 for a scenario", PenaltyChoice))
+
+
+# --- Empirical risk of a per-sample loss -------------------------------------------------------
+# The losses handed to the learner's function are vectorised: they take arrays of targets and
+# predictions and return one loss per sample. They also accept scalars, so a learner's loop that
+# calls them sample by sample still gets right numbers and loses only the timing group.
+
+
+def squared_loss(y, y_hat):
+    return (np.asarray(y, float) - np.asarray(y_hat, float)) ** 2
+
+
+def absolute_loss(y, y_hat):
+    return np.abs(np.asarray(y, float) - np.asarray(y_hat, float))
+
+
+def zero_one_loss(y, y_hat):
+    return np.not_equal(y, y_hat).astype(float)
+
+
+def pinball_loss_90(y, y_hat):
+    """Return the pinball loss of the 0.9 quantile: predicting too low costs nine times more than too high."""
+    error = np.asarray(y, float) - np.asarray(y_hat, float)
+    return np.maximum(0.9 * error, -0.1 * error)
+
+
+def averaged_squared_loss(y, y_hat):
+    """Return one number for all samples: a broken loss that a correct empirical risk rejects."""
+    return float(np.mean(squared_loss(y, y_hat)))
+
+
+def reference_empirical_risk(loss, y, y_hat):
+    y, y_hat = np.asarray(y), np.asarray(y_hat)
+    if y.shape != y_hat.shape:
+        raise ValueError(f"y has shape {y.shape} but y_hat has shape {y_hat.shape}")
+    if y.size == 0:
+        raise ValueError("y and y_hat are empty")
+    losses = np.asarray(loss(y, y_hat), dtype=float)
+    if losses.shape != y.shape:
+        raise ValueError(f"the loss returned shape {losses.shape}, expected one value per sample {y.shape}")
+    return float(np.mean(losses))
+
+
+RISK_MISTAKES = (
+    Mistake("looks like the total loss: the empirical risk divides it by the number of samples (the mean)",
+            lambda loss, y, p: np.sum(loss(y, p))),
+    Mistake("looks like a division by n - 1: the empirical risk divides by n",
+            lambda loss, y, p: np.sum(loss(y, p)) / (len(y) - 1)),
+    Mistake("looks like the loss of the mean target and mean prediction: apply the loss to each sample, then average",
+            lambda loss, y, p: np.mean(loss(np.mean(y), np.mean(p)))),
+    Mistake("looks like the median of the losses: the empirical risk is their mean",
+            lambda loss, y, p: np.median(loss(y, p))),
+    Mistake("y and y_hat play swapped roles: call loss(y, y_hat) in that order, because a loss such as the "
+            "pinball loss is not symmetric",
+            lambda loss, y, p: np.mean(loss(p, y))),
+    Mistake("your result does not depend on the loss you were given: call loss(y, y_hat) instead of a fixed formula",
+            lambda loss, y, p: np.mean((np.asarray(y, float) - np.asarray(p, float)) ** 2)),
+)
+
+RISK_REFERENCE_CASES = [
+    (squared_loss, np.array([3, -0.5, 2, 7]), np.array([2.5, 0.0, 2, 8])),
+    (absolute_loss, np.array([3, -0.5, 2, 7]), np.array([2.5, 0.0, 2, 8])),
+    (zero_one_loss, np.array(["cat", "dog", "pig", "cat", "dog", "pig"]), np.array(["cat", "pig", "dog", "cat", "cat", "dog"])),
+    (pinball_loss_90, np.array([10.0, 12.0, 8.0]), np.array([11.0, 11.0, 11.0])),
+]
+
+
+def _random_risk_cases(seed: int) -> list[Inputs]:
+    rng = np.random.default_rng(seed)
+    cases: list[Inputs] = []
+    for loss in (squared_loss, absolute_loss, pinball_loss_90) * 2:
+        # At least three samples: with two, dividing by n - 1 equals the sum.
+        n = int(rng.integers(3, 60))
+        scale = 10.0 ** rng.uniform(-2, 3)
+        y = rng.normal(0, scale, n)
+        cases.append((loss, y, y + rng.normal(0, scale / 3, n)))
+    names = np.array(["ham", "spam", "promo"])
+    for as_text in (False, True):
+        n = int(rng.integers(5, 60))
+        y, y_hat = rng.integers(0, 3, n), rng.integers(0, 3, n)
+        cases.append((zero_one_loss, names[y], names[y_hat]) if as_text else (zero_one_loss, y, y_hat))
+    return cases
+
+
+def _risk_groups(seed: int, *, timed: bool) -> list[CaseGroup]:
+    groups = [
+        matches_reference("reference vectors", reference_empirical_risk, RISK_REFERENCE_CASES,
+                          tolerance=TOLERANCE, mistakes=RISK_MISTAKES),
+        matches_reference("generated vectors", reference_empirical_risk, lambda: _random_risk_cases(seed),
+                          tolerance=TOLERANCE, mistakes=RISK_MISTAKES),
+        raises_value_error("shape mismatch", [(squared_loss, np.ones(1), np.ones(4)), (squared_loss, np.ones(3), np.ones(4))],
+                           why="y and y_hat have different lengths"),
+        raises_value_error("empty input", [(squared_loss, np.array([]), np.array([]))],
+                           why="the mean of no losses is undefined"),
+        raises_value_error("loss not per sample", [(averaged_squared_loss, np.ones(3), np.zeros(3))],
+                           why="the loss returned one number instead of one loss per sample"),
+    ]
+    if timed:
+        groups.append(runs_within("vectorised", lambda: [(squared_loss, *_large_pair(seed))], TIME_LIMIT_SECONDS))
+    return groups
+
+
+# --- Regularised objective ----------------------------------------------------------------------
+# J(w) = MSE(Xw, y) + lam * penalty(w), with no factor 1/2 in either term. w contains no bias term.
+
+
+def _penalty_term(w, penalty):
+    return np.sum(np.abs(w)) if penalty == "l1" else np.sum(np.square(w))
+
+
+def _data_term(X, y, w):
+    return np.mean((X @ w - y) ** 2)
+
+
+def reference_regularised_objective(X, y, w, lam, penalty):
+    X, y, w = np.asarray(X, float), np.asarray(y, float), np.asarray(w, float)
+    if penalty not in ("l1", "l2"):
+        raise ValueError(f"invalid penalty {penalty!r}; expected 'l1' or 'l2'")
+    if lam < 0:
+        raise ValueError(f"invalid lam {lam}; the penalty strength must be >= 0")
+    if X.ndim != 2 or X.shape != (y.size, w.size):
+        raise ValueError(f"X has shape {X.shape}, but y has {y.size} values and w {w.size}")
+    if y.size == 0:
+        raise ValueError("X and y hold no samples")
+    return float(_data_term(X, y, w) + lam * _penalty_term(w, penalty))
+
+
+OBJECTIVE_MISTAKES = (
+    Mistake("the data term is a sum of squared residuals: divide it by n (take the mean)",
+            lambda X, y, w, lam, pen: np.sum((X @ w - y) ** 2) + lam * _penalty_term(w, pen)),
+    Mistake("the data term has a factor 1/2, as in scikit-learn's Lasso: this exercise uses the plain MSE",
+            lambda X, y, w, lam, pen: _data_term(X, y, w) / 2 + lam * _penalty_term(w, pen)),
+    Mistake("the data term looks like the RMSE: the MSE has no square root",
+            lambda X, y, w, lam, pen: np.sqrt(_data_term(X, y, w)) + lam * _penalty_term(w, pen)),
+    Mistake("lambda is missing: scale the penalty by lam",
+            lambda X, y, w, lam, pen: _data_term(X, y, w) + _penalty_term(w, pen)),
+    Mistake("lam scales the whole objective: multiply only the penalty by lam",
+            lambda X, y, w, lam, pen: lam * (_data_term(X, y, w) + _penalty_term(w, pen))),
+    Mistake("the penalty is subtracted: regularisation adds lam * penalty(w) to the data loss",
+            lambda X, y, w, lam, pen: _data_term(X, y, w) - lam * _penalty_term(w, pen)),
+    Mistake("'l1' and 'l2' are swapped: L1 sums |w_j|, L2 sums w_j**2",
+            lambda X, y, w, lam, pen: _data_term(X, y, w) + lam * _penalty_term(w, "l2" if pen == "l1" else "l1")),
+    Mistake("extra factor 1/2 on the L2 penalty: this course defines it as lam * sum(w**2)",
+            lambda X, y, w, lam, pen: _data_term(X, y, w) + lam * _penalty_term(w, pen) / (2 if pen == "l2" else 1)),
+    Mistake("the L2 penalty is the squared norm of w, not the norm",
+            lambda X, y, w, lam, pen: _data_term(X, y, w) + lam * (np.linalg.norm(w) if pen == "l2" else np.sum(np.abs(w)))),
+    Mistake("the penalty averages over the weights: sum them",
+            lambda X, y, w, lam, pen: _data_term(X, y, w) + lam * _penalty_term(w, pen) / len(w)),
+)
+
+
+def _both_penalties(problems) -> list[Inputs]:
+    return [(*problem, penalty) for problem in problems for penalty in ("l1", "l2")]
+
+
+def _random_objective_problems(seed: int, count: int = 4) -> list[Inputs]:
+    # At least three weights: with one, |w| equals the L2 norm, and with two, averaging the
+    # penalty equals halving it, so those mistakes could not be distinguished.
+    rng = np.random.default_rng(seed)
+    problems = []
+    for _ in range(count):
+        n, d = int(rng.integers(5, 40)), int(rng.integers(3, 7))
+        X = rng.normal(size=(n, d))
+        y = X @ rng.normal(size=d) + rng.normal(0, 0.1, n)
+        problems.append((X, y, rng.normal(size=d), float(rng.uniform(0.05, 2))))
+    return _both_penalties(problems)
+
+
+# Three weights and lam = 0.1 keep the mistakes apart: with two weights, averaging the penalty
+# equals halving it, and with lam = 0.5, halving the data term equals scaling the whole objective.
+OBJECTIVE_FIXED = [(np.array([[1.0, 2.0, 1.0], [3.0, 4.0, 0.0], [5.0, 6.0, -1.0], [0.0, 1.0, 2.0]]),
+                    np.array([1.0, 2.0, 3.0, 0.0]), np.array([0.1, -0.2, 0.3]), 0.1)]
+
+
+def _objective_groups(seed: int) -> list[CaseGroup]:
+    X, y, w, lam = OBJECTIVE_FIXED[0]
+    return [
+        matches_reference("reference problem", reference_regularised_objective, _both_penalties(OBJECTIVE_FIXED),
+                          tolerance=TOLERANCE, mistakes=OBJECTIVE_MISTAKES),
+        matches_reference("generated problems", reference_regularised_objective,
+                          lambda: _random_objective_problems(seed),
+                          tolerance=TOLERANCE, mistakes=OBJECTIVE_MISTAKES),
+        raises_value_error("unknown penalty", [(X, y, w, lam, "l3"), (X, y, w, lam, "elasticnet")],
+                           why="penalty must be 'l1' or 'l2'"),
+        raises_value_error("negative lambda", [(X, y, w, -0.1, "l2")], why="a penalty strength below 0 rewards large weights"),
+        raises_value_error("shape mismatch", [(X, y[:1], w, lam, "l2"), (X, y, np.append(w, 1.0), lam, "l1")],
+                           why="X must have one row per value of y and one column per weight"),
+        raises_value_error("empty input", [(np.empty((0, w.size)), np.array([]), w, lam, "l2")], why="there are no samples to average over"),
+    ]
+
+
+register(Exercise("m03.empirical_risk", "math", "Empirical risk of a per-sample loss",
+                  lambda: _risk_groups(PUBLIC_SEED, timed=False),
+                  lambda *, seed: _risk_groups(seed, timed=True)))
+register(Exercise("m03.regularised_objective", "math", "Regularised objective with an L1 or L2 penalty",
+                  lambda: _objective_groups(PUBLIC_SEED), seeded(_objective_groups)))

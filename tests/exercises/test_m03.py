@@ -1,4 +1,5 @@
-"""Tests of the module 03 exercises: MSE, cross-entropy, penalties, ridge gradient, a step.
+"""Tests of the module 03 exercises: MSE, cross-entropy, empirical risk, penalties, ridge
+gradient, a step, and the regularised objective.
 
 The correct answers and the grading data (``points=``, ``seed=``, ``rubric=``) come from
 the solution notebooks: each solution cell is executed, and the keyword values of the
@@ -16,17 +17,33 @@ from typing import Any
 import nbformat
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 from autograder.checks.core import run_groups
 from autograder.checks.decisions import parse_rubric
 from autograder.exercises import all_exercises, get_exercise
+from autograder.exercises.m03 import (
+    absolute_loss,
+    pinball_loss_90,
+    reference_empirical_risk,
+    reference_regularised_objective,
+    squared_loss,
+    zero_one_loss,
+)
 from autograder.learner import check, grade
 
 SOLUTIONS = Path(__file__).resolve().parents[2] / "solutions" / "m03"
 NOTEBOOKS = ("losses.ipynb", "regularisation.ipynb")
-EXERCISE_IDS = ["m03.mse", "m03.bce", "m03.penalties", "m03.ridge_gradient", "m03.gradient_step", "m03.l1_or_l2"]
+EXERCISE_IDS = [
+    "m03.mse", "m03.bce", "m03.empirical_risk", "m03.penalties", "m03.ridge_gradient", "m03.gradient_step",
+    "m03.l1_or_l2", "m03.regularised_objective",
+]
 MSE_SEED = 30117
 BCE_SEED = 30241
+RISK_SEED = 30613
+OBJECTIVE_SEED = 30727
 
 
 @dataclass(frozen=True)
@@ -553,7 +570,7 @@ def test_step_copy_then_update_accepted():
 def test_l1_or_l2_check_notes_form_only(solutions):
     result = check("m03.l1_or_l2", solutions["m03.l1_or_l2"].answer)
 
-    assert result.notes == ["your answer is well-formed; the rubric grades its choices when the notebook is graded"]
+    assert result.notes == ["this check validates the form only; the rubric grades your choices when the notebook is graded"]
 
 
 def test_l1_or_l2_swapped_scenarios(solutions):
@@ -577,6 +594,341 @@ def test_l1_or_l2_invalid_choice(solutions):
     answer = {**solutions["m03.l1_or_l2"].answer, "sensor_selection": "L3"}
 
     assert failures("m03.l1_or_l2", answer) == {
-        "field `sensor_selection`": "invalid value 'L3' for `sensor_selection`: Input should be 'L1' or 'L2'; "
+        "field `sensor_selection`": "invalid value 'L3' for `sensor_selection`; "
         "`sensor_selection` takes one of 'L1', 'L2' (penalty for the 400-sensor scenario)"
     }
+
+
+# --- Empirical risk ---------------------------------------------------------------------------------
+
+
+def risk_from(aggregate):
+    """Build an empirical risk with a correct one's checks that reduces the per-sample losses with ``aggregate``."""
+
+    def empirical_risk(loss, y, y_hat):
+        y, y_hat = np.asarray(y), np.asarray(y_hat)
+        if y.shape != y_hat.shape or y.size == 0:
+            raise ValueError("y and y_hat must be non-empty and of the same shape")
+        losses = np.asarray(loss(y, y_hat), dtype=float)
+        if losses.shape != y.shape:
+            raise ValueError("the loss must return one value per sample")
+        return float(aggregate(losses))
+
+    return empirical_risk
+
+
+def risk_calling(call):
+    """Build an empirical risk with a correct one's checks whose value is ``call(loss, y, y_hat)``."""
+
+    def empirical_risk(loss, y, y_hat):
+        y, y_hat = np.asarray(y), np.asarray(y_hat)
+        if y.shape != y_hat.shape or y.size == 0:
+            raise ValueError("y and y_hat must be non-empty and of the same shape")
+        if np.shape(loss(y, y_hat)) != y.shape:
+            raise ValueError("the loss must return one value per sample")
+        return float(call(loss, y, y_hat))
+
+    return empirical_risk
+
+
+RISK_SUM = "looks like the total loss: the empirical risk divides it by the number of samples (the mean)"
+RISK_N_MINUS_ONE = "looks like a division by n - 1: the empirical risk divides by n"
+RISK_MEDIAN = "looks like the median of the losses: the empirical risk is their mean"
+RISK_OF_MEANS = (
+    "looks like the loss of the mean target and mean prediction: apply the loss to each sample, then average"
+)
+RISK_SWAPPED = (
+    "y and y_hat play swapped roles: call loss(y, y_hat) in that order, because a loss such as the "
+    "pinball loss is not symmetric"
+)
+RISK_FIXED_FORMULA = (
+    "your result does not depend on the loss you were given: call loss(y, y_hat) instead of a fixed formula"
+)
+
+
+@pytest.mark.parametrize(
+    ("aggregate", "explanation"),
+    [
+        (np.sum, RISK_SUM),
+        (lambda losses: np.sum(losses) / (len(losses) - 1), RISK_N_MINUS_ONE),
+        (np.median, RISK_MEDIAN),
+    ],
+    ids=["sum", "n_minus_one", "median"],
+)
+def test_risk_mistake_named(aggregate, explanation):
+    assert failures("m03.empirical_risk", risk_from(aggregate)) == {
+        "reference vectors": explanation,
+        "generated vectors": explanation,
+    }
+
+
+def test_risk_loss_of_means_named():
+    wrong = risk_calling(lambda loss, y, y_hat: np.mean(loss(np.mean(y), np.mean(y_hat))))
+
+    found = failures("m03.empirical_risk", wrong)
+
+    assert found["reference vectors"] == RISK_OF_MEANS
+    assert found["generated vectors"] == RISK_OF_MEANS
+
+
+def test_risk_swapped_arguments_named():
+    # The squared, absolute and 0-1 losses are symmetric, so only the pinball cases fail.
+    wrong = risk_calling(lambda loss, y, y_hat: np.mean(loss(y_hat, y)))
+
+    assert failures("m03.empirical_risk", wrong) == {"reference vectors": RISK_SWAPPED, "generated vectors": RISK_SWAPPED}
+
+
+def test_risk_fixed_formula_named():
+    wrong = risk_calling(lambda loss, y, y_hat: np.mean((y - y_hat) ** 2))
+
+    assert failures("m03.empirical_risk", wrong) == {
+        "reference vectors": RISK_FIXED_FORMULA,
+        "generated vectors": RISK_FIXED_FORMULA,
+    }
+
+
+def test_risk_float_conversion_fails_labels():
+    def as_float(loss, y, y_hat):
+        return risk_from(np.mean)(loss, np.asarray(y, dtype=float), np.asarray(y_hat, dtype=float))
+
+    found = failures("m03.empirical_risk", as_float)
+
+    assert list(found) == ["reference vectors", "generated vectors"]
+    assert found["reference vectors"].startswith("your code raised ValueError: could not convert string to float")
+
+
+def test_risk_no_validation_fails_edge_cases():
+    def unvalidated(loss, y, y_hat):
+        return float(np.mean(loss(np.asarray(y), np.asarray(y_hat))))
+
+    assert failures("m03.empirical_risk", unvalidated) == {
+        "shape mismatch": "expected ValueError because y and y_hat have different lengths, but your function returned float",
+        "empty input": "expected ValueError because the mean of no losses is undefined, but your function returned nan",
+        "loss not per sample": "expected ValueError because the loss returned one number instead of one loss per sample, "
+        "but your function returned float",
+    }
+
+
+@pytest.mark.parametrize(
+    "aggregate",
+    [np.sum, np.median, lambda losses: np.sum(losses) / (len(losses) - 1)],
+    ids=["sum", "median", "n_minus_one"],
+)
+def test_risk_mistake_loses_points(aggregate):
+    assert grade("m03.empirical_risk", risk_from(aggregate), points=3, seed=RISK_SEED) == 2.0
+
+
+@pytest.mark.parametrize(
+    "aggregate",
+    [np.average, lambda losses: losses.sum() / losses.size, lambda losses: np.add.reduce(losses) / len(losses)],
+    ids=["average", "sum_over_size", "reduce"],
+)
+def test_risk_alternative_accepted(aggregate):
+    assert grade("m03.empirical_risk", risk_from(aggregate), points=3, seed=RISK_SEED) == 3
+
+
+def test_risk_sample_loop_too_slow_in_grading():
+    def sample_loop(loss, y, y_hat):
+        y, y_hat = np.asarray(y), np.asarray(y_hat)
+        if y.shape != y_hat.shape or y.size == 0:
+            raise ValueError("y and y_hat must be non-empty and of the same shape")
+        if np.shape(loss(y, y_hat)) != y.shape:
+            raise ValueError("the loss must return one value per sample")
+        return float(np.mean([loss(target, prediction) for target, prediction in zip(y[:200_000], y_hat[:200_000])]))
+
+    # Only the first 200,000 samples are looped over, to keep this test short; even so the loop
+    # takes far longer than the limit. The truncation changes the value on the large case only,
+    # which the timing group does not compare.
+    assert check("m03.empirical_risk", sample_loop).passed
+    assert list(graded_failures("m03.empirical_risk", sample_loop, seed=RISK_SEED)) == ["vectorised"]
+
+
+finite_floats = st.floats(-1e3, 1e3, allow_nan=False)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(1, 40).flatmap(lambda n: st.tuples(arrays(float, n, elements=finite_floats), arrays(float, n, elements=finite_floats))))
+def test_risk_reference_matches_sklearn_regression(pair):
+    from sklearn.metrics import mean_absolute_error, mean_pinball_loss, mean_squared_error
+
+    y, y_hat = pair
+
+    assert reference_empirical_risk(squared_loss, y, y_hat) == pytest.approx(mean_squared_error(y, y_hat), rel=1e-9, abs=1e-9)
+    assert reference_empirical_risk(absolute_loss, y, y_hat) == pytest.approx(mean_absolute_error(y, y_hat), rel=1e-9, abs=1e-9)
+    assert reference_empirical_risk(pinball_loss_90, y, y_hat) == pytest.approx(
+        mean_pinball_loss(y, y_hat, alpha=0.9), rel=1e-9, abs=1e-9
+    )
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(1, 40).flatmap(lambda n: st.tuples(
+    arrays(np.int64, n, elements=st.integers(0, 3)), arrays(np.int64, n, elements=st.integers(0, 3))
+)))
+def test_risk_zero_one_matches_sklearn(pair):
+    from sklearn.metrics import zero_one_loss as sklearn_zero_one_loss
+
+    y, y_hat = pair
+
+    assert reference_empirical_risk(zero_one_loss, y, y_hat) == pytest.approx(sklearn_zero_one_loss(y, y_hat))
+
+
+# --- Regularised objective -------------------------------------------------------------------------
+
+
+def objective_from(formula):
+    """Build an objective with a correct one's checks whose value is ``formula(X, y, w, lam, penalty)``."""
+
+    def regularised_objective(X, y, w, lam, penalty):
+        X, y, w = np.asarray(X, dtype=float), np.asarray(y, dtype=float), np.asarray(w, dtype=float)
+        if penalty not in ("l1", "l2") or lam < 0:
+            raise ValueError("penalty must be 'l1' or 'l2' and lam at least 0")
+        if X.ndim != 2 or X.shape != (y.size, w.size) or y.size == 0:
+            raise ValueError("X, y and w must fit together and hold samples")
+        return float(formula(X, y, w, lam, penalty))
+
+    return regularised_objective
+
+
+def mse_term(X, y, w):
+    return np.mean((X @ w - y) ** 2)
+
+
+def penalty_term(w, penalty):
+    return np.sum(np.abs(w)) if penalty == "l1" else np.sum(w**2)
+
+
+@pytest.mark.parametrize(
+    ("formula", "explanation"),
+    [
+        (lambda X, y, w, lam, pen: np.sum((X @ w - y) ** 2) + lam * penalty_term(w, pen),
+         "the data term is a sum of squared residuals: divide it by n (take the mean)"),
+        (lambda X, y, w, lam, pen: mse_term(X, y, w) / 2 + lam * penalty_term(w, pen),
+         "the data term has a factor 1/2, as in scikit-learn's Lasso: this exercise uses the plain MSE"),
+        (lambda X, y, w, lam, pen: np.sqrt(mse_term(X, y, w)) + lam * penalty_term(w, pen),
+         "the data term looks like the RMSE: the MSE has no square root"),
+        (lambda X, y, w, lam, pen: mse_term(X, y, w) + penalty_term(w, pen),
+         "lambda is missing: scale the penalty by lam"),
+        (lambda X, y, w, lam, pen: lam * (mse_term(X, y, w) + penalty_term(w, pen)),
+         "lam scales the whole objective: multiply only the penalty by lam"),
+        (lambda X, y, w, lam, pen: mse_term(X, y, w) - lam * penalty_term(w, pen),
+         "the penalty is subtracted: regularisation adds lam * penalty(w) to the data loss"),
+        (lambda X, y, w, lam, pen: mse_term(X, y, w) + lam * penalty_term(w, "l2" if pen == "l1" else "l1"),
+         "'l1' and 'l2' are swapped: L1 sums |w_j|, L2 sums w_j**2"),
+        (lambda X, y, w, lam, pen: mse_term(X, y, w) + lam * (np.mean(np.abs(w)) if pen == "l1" else np.mean(w**2)),
+         "the penalty averages over the weights: sum them"),
+    ],
+    ids=["sum", "half_data", "rmse", "no_lambda", "lambda_everywhere", "subtracted", "swapped", "mean_penalty"],
+)
+def test_objective_mistake_named(formula, explanation):
+    assert failures("m03.regularised_objective", objective_from(formula)) == {
+        "reference problem": explanation,
+        "generated problems": explanation,
+    }
+
+
+@pytest.mark.parametrize(
+    ("l2_term", "explanation"),
+    [
+        (lambda w: np.sum(w**2) / 2, "extra factor 1/2 on the L2 penalty: this course defines it as lam * sum(w**2)"),
+        (np.linalg.norm, "the L2 penalty is the squared norm of w, not the norm"),
+    ],
+    ids=["half", "norm"],
+)
+def test_objective_l2_mistake_named(l2_term, explanation):
+    def formula(X, y, w, lam, pen):
+        return mse_term(X, y, w) + lam * (np.sum(np.abs(w)) if pen == "l1" else l2_term(w))
+
+    assert failures("m03.regularised_objective", objective_from(formula)) == {
+        "reference problem": explanation,
+        "generated problems": explanation,
+    }
+
+
+def test_objective_no_validation_fails_edge_cases():
+    def unvalidated(X, y, w, lam, penalty):
+        size = np.sum(np.abs(w)) if penalty == "l1" else np.sum(np.square(w))
+        return float(np.mean((X @ w - y) ** 2) + lam * size)
+
+    assert failures("m03.regularised_objective", unvalidated) == {
+        "unknown penalty": "expected ValueError because penalty must be 'l1' or 'l2', but your function returned float",
+        "negative lambda": "expected ValueError because a penalty strength below 0 rewards large weights, "
+        "but your function returned float",
+        "shape mismatch": "expected ValueError because X must have one row per value of y and one column per weight, "
+        "but your function returned float",
+        "empty input": "expected ValueError because there are no samples to average over, but your function returned nan",
+    }
+
+
+def test_objective_mistake_loses_points():
+    wrong = objective_from(lambda X, y, w, lam, pen: mse_term(X, y, w) / 2 + lam * penalty_term(w, pen))
+
+    assert grade("m03.regularised_objective", wrong, points=3, seed=OBJECTIVE_SEED) == 2.0
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [
+        lambda X, y, w, lam, pen: (X @ w - y) @ (X @ w - y) / len(y) + lam * np.linalg.norm(w, 1 if pen == "l1" else 2) ** (
+            1 if pen == "l1" else 2
+        ),
+        lambda X, y, w, lam, pen: np.mean(np.square(y - X @ w)) + lam * (np.abs(w).sum() if pen == "l1" else w @ w),
+        lambda X, y, w, lam, pen: np.linalg.norm(X @ w - y) ** 2 / X.shape[0] + lam * {"l1": np.abs(w), "l2": w * w}[pen].sum(),
+    ],
+    ids=["norms", "flipped_residual", "dict_of_penalties"],
+)
+def test_objective_alternative_accepted(formula):
+    assert grade("m03.regularised_objective", objective_from(formula), points=3, seed=OBJECTIVE_SEED) == 3
+
+
+def regression_problem(seed, n, d):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    return X, X @ rng.normal(size=d) + rng.normal(0, 0.5, n)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(3, 40), st.integers(1, 6), st.floats(0, 10))
+def test_objective_data_term_matches_sklearn(seed, n, d, lam):
+    from sklearn.metrics import mean_squared_error
+
+    X, y = regression_problem(seed, n, d)
+    w = np.random.default_rng(seed + 1).normal(size=d)
+
+    assert reference_regularised_objective(X, y, w, lam, "l2") == pytest.approx(
+        mean_squared_error(y, X @ w) + lam * np.linalg.norm(w) ** 2, rel=1e-9
+    )
+    assert reference_regularised_objective(X, y, w, lam, "l1") == pytest.approx(
+        mean_squared_error(y, X @ w) + lam * np.linalg.norm(w, 1), rel=1e-9
+    )
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(5, 40), st.integers(1, 5), st.floats(0.01, 5))
+def test_objective_minimised_by_sklearn_ridge(seed, n, d, lam):
+    from sklearn.linear_model import Ridge
+
+    X, y = regression_problem(seed, n, d)
+    # Ridge minimises ||Xw - y||^2 + alpha ||w||^2, which is n times the objective when alpha = n * lam.
+    w = Ridge(alpha=n * lam, fit_intercept=False, solver="cholesky").fit(X, y).coef_
+    closed_form = np.linalg.solve(X.T @ X / n + lam * np.eye(d), X.T @ y / n)
+    best = reference_regularised_objective(X, y, w, lam, "l2")
+
+    assert np.allclose(w, closed_form, rtol=1e-6, atol=1e-9)
+    for step in np.eye(d) * 1e-3:
+        assert best <= reference_regularised_objective(X, y, w + step, lam, "l2")
+        assert best <= reference_regularised_objective(X, y, w - step, lam, "l2")
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(10, 40), st.integers(1, 5), st.floats(0.01, 1))
+def test_objective_minimised_by_sklearn_lasso(seed, n, d, lam):
+    from sklearn.linear_model import Lasso
+
+    X, y = regression_problem(seed, n, d)
+    # Lasso minimises ||Xw - y||^2 / (2n) + alpha ||w||_1, half the objective when alpha = lam / 2.
+    w = Lasso(alpha=lam / 2, fit_intercept=False, tol=1e-12, max_iter=100_000).fit(X, y).coef_
+    best = reference_regularised_objective(X, y, w, lam, "l1")
+
+    for step in np.eye(d) * 1e-3:
+        assert best <= reference_regularised_objective(X, y, w + step, lam, "l1") + 1e-9
+        assert best <= reference_regularised_objective(X, y, w - step, lam, "l1") + 1e-9

@@ -1,9 +1,11 @@
-"""Azure ML spec checks: a learner's entity or YAML, validated offline.
+"""Case groups of sdk exercises: a learner's entity or YAML, validated offline field by field.
 
-A spec is first turned into the plain dict that the Azure ML CLI v2 YAML would hold, then
-loaded through azure-ai-ml's own marshmallow schema for its kind, so a schema error reads
-as the service's would. Exercise rules then look at single fields of that dict. Nothing
-here contacts Azure: the schemas only parse and validate.
+These are the first spec checks of the course, kept for the exercises built on them. A spec
+is turned into the plain dict that the Azure ML CLI v2 YAML would hold, then loaded through
+azure-ai-ml's own marshmallow schema for its kind, so a schema error reads as the service's
+would. Exercise rules then look at single fields of that dict. :func:`passes_spec_check`
+runs the full checker of :mod:`autograder.checks.specs.checker` instead. Nothing here
+contacts Azure: the schemas only parse and validate.
 
 azure-ai-ml takes 2-3 s to import, so it is imported inside the functions that need it,
 and Python's module cache makes that cost once per process.
@@ -111,6 +113,31 @@ def passes_schema(kind: str, *, weight: float = 1.0) -> CaseGroup:
             raise AssertionError("azure-ai-ml rejects the spec: " + "; ".join(errors[:3]))
 
     return CaseGroup("valid Azure ML schema", run, weight=weight)
+
+
+def passes_spec_check(
+    kind: str | None = None,
+    *,
+    teaching_rules: tuple[str, ...] = (),
+    context: dict[str, Any] | None = None,
+    weight: float = 1.0,
+) -> CaseGroup:
+    """Build a group that passes when the full spec check finds no error.
+
+    The message lists up to three errors, each with its code, path and fix; warnings do
+    not fail the group. ``kind``, ``teaching_rules`` and ``context`` are passed to
+    :func:`autograder.checks.specs.checker.check_spec`.
+    """
+    from autograder.checks.specs.checker import check_spec
+
+    def run(answer: Any) -> None:
+        errors = [f for f in check_spec(answer, kind=kind, context=context, teaching_rules=teaching_rules) if f.severity == "error"]
+        if errors:
+            listed = "; ".join(f"{f.code} {f.path or 'spec'}: {f.message} (fix: {f.fix})" for f in errors[:3])
+            more = f"; and {len(errors) - 3} more" if len(errors) > 3 else ""
+            raise AssertionError(listed + more)
+
+    return CaseGroup("Azure ML spec check", run, weight=weight)
 
 
 def field_rule(name: str, path: str, rule: Callable[[Any], bool], problem: str, *, weight: float = 1.0) -> CaseGroup:
