@@ -91,7 +91,8 @@ COHORT: dict[str, dict[str, ModulePlan]] = {
         "m02": ModulePlan(all_solutions=True),
         "m03": ModulePlan({"mse_solution": HANGING_MSE, "bce_solution": SOLUTION, "penalties_solution": SOLUTION,
                            "ridge_gradient_solution": SOLUTION, "gradient_step_solution": SOLUTION,
-                           "l1_or_l2_solution": SOLUTION}),
+                           "l1_or_l2_solution": SOLUTION, "empirical_risk_solution": SOLUTION,
+                           "regularised_objective_solution": SOLUTION}),
     },
     "farid": {
         "m01": ModulePlan(all_solutions=True),
@@ -110,14 +111,14 @@ COHORT: dict[str, dict[str, ModulePlan]] = {
 # follow from the case groups: chloe's Data asset, for example, passes 3 of its 6 groups
 # (entity, schema, datastore path) and earns 1 of 2 points.
 EXPECTED: dict[tuple[str, str], tuple[float | None, str]] = {
-    ("ada", "m01"): (11, "graded"), ("ada", "m02"): (12, "graded"), ("ada", "m03"): (17, "graded"),
+    ("ada", "m01"): (11, "graded"), ("ada", "m02"): (12, "graded"), ("ada", "m03"): (23, "graded"),
     ("ben", "m01"): (11, "graded"), ("ben", "m02"): (3, "graded"), ("ben", "m03"): (6, "graded"),
     ("chloe", "m01"): (5.5, "graded"), ("chloe", "m02"): (4.25, "graded"), ("chloe", "m03"): (4.25, "graded"),
     ("dan", "m01"): (0, "graded"), ("dan", "m02"): (0, "graded"), ("dan", "m03"): (0, "graded"),
-    ("eve", "m01"): (11, "graded"), ("eve", "m02"): (12, "graded"), ("eve", "m03"): (14, "timed out"),
-    ("farid", "m01"): (11, "graded"), ("farid", "m02"): (0, "invalid notebook"), ("farid", "m03"): (17, "graded"),
-    ("grace", "m01"): (11, "graded"), ("grace", "m02"): (None, "not submitted"), ("grace", "m03"): (17, "graded"),
-    ("hiro", "m01"): (0, "invalid notebook"), ("hiro", "m02"): (6, "graded"), ("hiro", "m03"): (17, "graded"),
+    ("eve", "m01"): (11, "graded"), ("eve", "m02"): (12, "graded"), ("eve", "m03"): (20, "timed out"),
+    ("farid", "m01"): (11, "graded"), ("farid", "m02"): (0, "invalid notebook"), ("farid", "m03"): (23, "graded"),
+    ("grace", "m01"): (11, "graded"), ("grace", "m02"): (None, "not submitted"), ("grace", "m03"): (23, "graded"),
+    ("hiro", "m01"): (0, "invalid notebook"), ("hiro", "m02"): (6, "graded"), ("hiro", "m03"): (23, "graded"),
 }
 
 

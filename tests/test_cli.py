@@ -381,7 +381,7 @@ def progress_json(gradebook: Path) -> Result:
 def cohort(tmp_path_factory: pytest.TempPathFactory) -> GradedCohort:
     """Grade three learners' m03 through the CLI in a copy of the course.
 
-    ada submits the solution notebooks (17 of 17 points), ben the released exercises
+    ada submits the solution notebooks (23 of 23 points), ben the released exercises
     (0 points), and cat a losses.ipynb that is not JSON next to a solved
     regularisation.ipynb (11 points).
     """
@@ -420,7 +420,7 @@ def progress_record(learner: str, score: float, percent: float, status: str = "g
         "learner": learner,
         "module": "m03",
         "score": score,
-        "max_score": 17.0,
+        "max_score": 23.0,
         "percent": percent,
         "status": status,
         "reason": reason,
@@ -439,9 +439,9 @@ def test_autograde_cohort_exit_code(cohort: GradedCohort) -> None:
 def test_autograde_cohort_output(cohort: GradedCohort) -> None:
     lines = cohort.autograde.stdout.splitlines()
 
-    assert lines[0] == "m03 ada: graded 17/17"
-    assert lines[1] == "m03 ben: graded 0/17"
-    assert lines[2] == f"m03 cat: invalid notebook 11/17 ({CAT_REASON})"
+    assert lines[0] == "m03 ada: graded 23/23"
+    assert lines[1] == "m03 ben: graded 0/23"
+    assert lines[2] == f"m03 cat: invalid notebook 14/23 ({CAT_REASON})"
     assert lines[3] == f"graded 2 of 3 submissions into sqlite:///{cohort.gradebook}"
     assert len(lines) == 4
 
@@ -463,9 +463,9 @@ def test_autograde_cohort_progress(cohort: GradedCohort) -> None:
 
     assert progress.exit_code == 0, progress.output
     assert json.loads(progress.stdout) == [
-        progress_record("ada", 17.0, 100.0),
+        progress_record("ada", 23.0, 100.0),
         progress_record("ben", 0.0, 0.0),
-        progress_record("cat", 11.0, 64.7, "invalid notebook", CAT_REASON),
+        progress_record("cat", 14.0, 60.9, "invalid notebook", CAT_REASON),
     ]
 
 
@@ -481,9 +481,9 @@ def test_regrade_keeps_graded_learners(cohort: GradedCohort, tmp_path: Path) -> 
     progress = progress_json(gradebook)
 
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines()[0] == "m03 cat: graded 17/17"
+    assert result.stdout.splitlines()[0] == "m03 cat: graded 23/23"
     assert json.loads(progress.stdout) == [
-        progress_record("ada", 17.0, 100.0),
+        progress_record("ada", 23.0, 100.0),
         progress_record("ben", 0.0, 0.0),
-        progress_record("cat", 17.0, 100.0),
+        progress_record("cat", 23.0, 100.0),
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -233,3 +234,17 @@ def test_grade_uses_rubric():
     answer = {"task_type": "regression", "kpi": "mean absolute error in dollars", "constraint": "no constraint"}
 
     assert grade("m02.framing", answer, points=2, rubric=rubric) == 0.5
+
+
+def test_broken_exercise_file_spares_others(tmp_path, monkeypatch):
+    import autograder.exercises as registry
+
+    broken = Path(registry.__path__[0]) / "m99_broken.py"
+    broken.write_text("raise RuntimeError('half-written file')\n", encoding="utf-8")
+    try:
+        assert registry.get_exercise("m03.mse").id == "m03.mse"
+        with pytest.raises(UnknownExerciseError, match=r"^exercise 'm99\.one' could not be loaded because autograder\.exercises\.m99_broken failed to import \(RuntimeError: half-written file\)"):
+            registry.get_exercise("m99.one")
+    finally:
+        broken.unlink()
+        registry._BROKEN_MODULES.pop("m99_broken", None)

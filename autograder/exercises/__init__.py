@@ -57,6 +57,14 @@ def get_exercise(exercise_id: str) -> Exercise:
     """Return the exercise with ``exercise_id``; raise ``UnknownExerciseError`` listing the known ids."""
     _load_modules()
     if not isinstance(exercise_id, str) or exercise_id not in _REGISTRY:
+        module = str(exercise_id).split(".")[0]
+        broken = {name: error for name, error in _BROKEN_MODULES.items() if name.split("_")[0] == module}
+        if broken:
+            raise UnknownExerciseError(
+                f"exercise {exercise_id!r} could not be loaded because autograder.exercises."
+                + "; ".join(f"{name} failed to import ({error})" for name, error in broken.items())
+                + "; reinstall azml-course or tell your instructor"
+            )
         known = ", ".join(sorted(_REGISTRY))
         raise UnknownExerciseError(
             f"unknown exercise id {exercise_id!r}; check the id in the notebook's check cell. Known ids: {known}"
@@ -82,12 +90,20 @@ def all_exercises() -> dict[str, Exercise]:
     return dict(_REGISTRY)
 
 
+_BROKEN_MODULES: dict[str, str] = {}
+
+
 def _load_modules() -> None:
     # Every module file of this package (m01.py, m04_decisions.py, ...) registers its
-    # exercises on import.
+    # exercises on import. A file that fails to import must not take every other exercise
+    # down with it, so its error is kept and reported when one of its ids is asked for.
     for info in pkgutil.iter_modules(__path__):
-        if re.fullmatch(r"m\d\d(_[a-z]+)?", info.name):
+        if not re.fullmatch(r"m\d\d(_[a-z]+)?", info.name) or info.name in _BROKEN_MODULES:
+            continue
+        try:
             importlib.import_module(f"{__name__}.{info.name}")
+        except Exception as error:  # noqa: BLE001 - reported through get_exercise, see above
+            _BROKEN_MODULES[info.name] = f"{type(error).__name__}: {error}"
 
 
 def seeded(groups: Callable[[int], list[CaseGroup]]) -> Callable[..., list[CaseGroup]]:

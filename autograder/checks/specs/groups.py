@@ -22,6 +22,7 @@ from typing import Any, Callable
 import yaml
 
 from autograder.checks.core import CaseGroup
+from autograder.checks.specs.loading import ENTITY_KINDS
 
 # Kind of spec -> (module, schema class) inside azure-ai-ml. The schemas are private
 # names of azure-ai-ml; they are what its public load_* functions call.
@@ -32,13 +33,8 @@ _SCHEMAS = {
     "command_job": ("azure.ai.ml._schema.job.command_job", "CommandJobSchema"),
 }
 
-_ENTITY_KINDS = {
-    "Data": "data",
-    "Environment": "environment",
-    "Model": "model",
-    "Command": "command_job",
-    "CommandJob": "command_job",
-}
+# One table of entity classes for the whole checker.
+_ENTITY_KINDS = ENTITY_KINDS
 
 
 # azure-ai-ml logs a warning each time a schema marked experimental is first used. The
@@ -48,7 +44,7 @@ logging.getLogger("azure.ai.ml._utils._experimental").setLevel(logging.ERROR)
 
 def to_spec(answer: Any) -> dict[str, Any]:
     """Turn an azure-ai-ml entity, a dict or a YAML string into a plain dict of the spec."""
-    if type(answer).__name__ == "Command" and hasattr(answer, "_to_job"):
+    if type(answer).__name__ in ("Command", "Sweep") and hasattr(answer, "_to_job"):
         # command() returns a pipeline node; the standalone job is what `az ml job create` takes.
         answer = answer._to_job()
     if hasattr(answer, "_to_dict"):
@@ -129,9 +125,15 @@ def passes_spec_check(
     :func:`autograder.checks.specs.checker.check_spec`.
     """
     from autograder.checks.specs.checker import check_spec
+    from autograder.errors import SpecInputError
 
     def run(answer: Any) -> None:
-        errors = [f for f in check_spec(answer, kind=kind, context=context, teaching_rules=teaching_rules) if f.severity == "error"]
+        try:
+            findings = check_spec(answer, kind=kind, context=context, teaching_rules=teaching_rules)
+        except SpecInputError as error:
+            # azure-ai-ml could not serialise the entity: a problem of the answer, not of the learner's code.
+            raise AssertionError(str(error)) from None
+        errors = [f for f in findings if f.severity == "error"]
         if errors:
             listed = "; ".join(f"{f.code} {f.path or 'spec'}: {f.message} (fix: {f.fix})" for f in errors[:3])
             more = f"; and {len(errors) - 3} more" if len(errors) > 3 else ""
