@@ -22,7 +22,7 @@ from typing import Any, Callable
 import yaml
 
 from autograder.checks.core import CaseGroup
-from autograder.checks.specs.loading import ENTITY_KINDS
+from autograder.checks.specs.loading import ENTITY_KINDS, serialise_entity
 
 # Kind of spec -> (module, schema class) inside azure-ai-ml. The schemas are private
 # names of azure-ai-ml; they are what its public load_* functions call.
@@ -49,7 +49,7 @@ def to_spec(answer: Any) -> dict[str, Any]:
         answer = answer._to_job()
     if hasattr(answer, "_to_dict"):
         # Checked before dict, because azure-ai-ml pipeline nodes are dict subclasses.
-        spec = json.loads(json.dumps(answer._to_dict(), default=str))
+        spec = json.loads(json.dumps(serialise_entity(answer), default=str))
         return _undo_reference_prefix(spec)
     if isinstance(answer, dict):
         return json.loads(json.dumps(answer, default=str))

@@ -8,6 +8,8 @@ values, and for YAML the 1-based line of every key and list item.
 
 from __future__ import annotations
 
+import copy
+
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -139,11 +141,26 @@ def _load_entity(entity: Any) -> LoadedSpec:
         # A node from command() or a pipeline step; `az ml job create` takes the standalone job.
         entity = entity._to_job()
     try:
-        spec = entity._to_dict()
+        spec = serialise_entity(entity)
     except Exception as error:  # noqa: BLE001 - any failure of the learner's entity is reported, not raised
         raise SpecInputError(f"azure-ai-ml cannot turn the {type(entity).__name__} into a spec: {_one_line(error)}") from error
     data = _drop_none(plain_copy(spec))
     return LoadedSpec(_undo_reference_prefix(data), entity_kind=kind, source="entity")
+
+
+def serialise_entity(entity: Any) -> Any:
+    """Return ``entity._to_dict()`` without changing the learner's object.
+
+    azure-ai-ml's ``_to_dict()`` rewrites some entities in place (an endpoint's user-assigned
+    identities become dicts), so a second check of the same object would fail; serialising a
+    deep copy avoids it. Pipeline nodes cannot be deep-copied, but serialising leaves them as
+    they were.
+    """
+    try:
+        target = copy.deepcopy(entity)
+    except Exception:  # noqa: BLE001 - any object that refuses a deep copy is serialised as is
+        target = entity
+    return target._to_dict()
 
 
 def _drop_none(value: Any) -> Any:

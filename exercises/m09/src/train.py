@@ -1,0 +1,27 @@
+"""Retrain the taxi fare regressor on the trips of a data folder; the weekly schedule of module 09 runs it."""
+
+import argparse
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+from sklearn.ensemble import HistGradientBoostingRegressor
+
+FEATURES = ["pickup_zone", "dropoff_zone", "hour", "distance_km"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", type=Path, required=True, help="folder of Parquet files of trips")
+    parser.add_argument("--model", type=Path, required=True, help="folder to save the MLflow model in")
+    args = parser.parse_args()
+
+    trips = pd.concat(pd.read_parquet(path) for path in sorted(args.data.glob("*.parquet")))
+    model = HistGradientBoostingRegressor().fit(trips[FEATURES], trips["fare"])
+
+    mlflow.log_metric("train_rows", len(trips))
+    mlflow.sklearn.save_model(model, args.model)
+
+
+if __name__ == "__main__":
+    main()
