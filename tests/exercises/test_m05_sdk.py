@@ -196,10 +196,12 @@ def test_modes_left_to_defaults(module_folder):
 
 
 def test_unknown_input_mode(module_folder):
-    # azure-ai-ml writes an Input whose mode it does not accept as plain text.
+    # azure-ai-ml writes an Input whose mode it does not accept as plain text; the spec
+    # check restores the port and reports the mode.
     found = failures("m05.input_modes", train_job(trips="mount"))
 
-    assert sorted(found) == ["input types and assets", "mode of the trips folder"]
+    assert sorted(found) == ["Azure ML spec check", "input types and assets", "mode of the trips folder"]
+    assert found["Azure ML spec check"].startswith("AML012 inputs.trips.mode: ")
     assert found["mode of the trips folder"].startswith("`inputs.trips` is the plain value ")
     assert found["mode of the trips folder"].endswith(
         "not an input with a type, a path and a mode: declare it with Input(...), and check that its mode is a valid input mode"

@@ -145,7 +145,29 @@ def _load_entity(entity: Any) -> LoadedSpec:
     except Exception as error:  # noqa: BLE001 - any failure of the learner's entity is reported, not raised
         raise SpecInputError(f"azure-ai-ml cannot turn the {type(entity).__name__} into a spec: {_one_line(error)}") from error
     data = _drop_none(plain_copy(spec))
+    _restore_ports(entity, data)
     return LoadedSpec(_undo_reference_prefix(data), entity_kind=kind, source="entity")
+
+
+def _restore_ports(entity: Any, data: dict[str, Any]) -> None:
+    """Put back inputs and outputs that azure-ai-ml wrote as the text of their dict.
+
+    A job's ``_to_dict()`` writes an Input it cannot serialise, such as one with a mode its
+    schema rejects, as a string; that string would pass as a literal input value and hide
+    the error. The port's own ``_to_dict()`` keeps the fields, so the schema reports them.
+    """
+    for section in ("inputs", "outputs"):
+        ports = getattr(entity, section, None) or {}
+        written = data.get(section)
+        if not isinstance(written, dict):
+            continue
+        for name, value in written.items():
+            port = ports.get(name) if hasattr(ports, "get") else None
+            if isinstance(value, str) and hasattr(port, "_to_dict"):
+                try:
+                    written[name] = _drop_none(plain_copy(port._to_dict()))
+                except Exception:  # noqa: BLE001 - keep what azure-ai-ml wrote when the port cannot say more
+                    continue
 
 
 def serialise_entity(entity: Any) -> Any:

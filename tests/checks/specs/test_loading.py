@@ -137,3 +137,23 @@ def test_entity_that_cannot_be_dumped():
 
     with pytest.raises(SpecInputError, match=exact("azure-ai-ml cannot turn the Broken into a spec: half-built entity")):
         load_spec(Broken())
+
+
+def test_entity_input_with_rejected_mode_reported(tmp_path, monkeypatch):
+    from azure.ai.ml import Input, command
+
+    from autograder.checks.specs import check_spec
+
+    (tmp_path / "src").mkdir()
+    monkeypatch.chdir(tmp_path)
+    job = command(
+        code="./src",
+        command="python train.py --trips ${{inputs.trips}}",
+        inputs={"trips": Input(type="uri_folder", path="azureml:taxi-trips:1", mode="mount")},
+        environment="azureml:sklearn-env:1",
+        compute="cpu-cluster",
+    )
+
+    findings = check_spec(job)
+
+    assert [(f.code, f.path) for f in findings] == [("AML012", "inputs.trips.mode")]
