@@ -15,8 +15,8 @@ from typing import Any, Callable
 import yaml
 
 from autograder.checks.core import CaseGroup
-from autograder.checks.specs import TEACHING_RULES, check_spec, field_value, passes_spec_check
-from autograder.checks.specs.loading import ENTITY_KINDS, load_spec
+from autograder.checks.specs import TEACHING_RULES, check_spec, field_value, is_entity, passes_spec_check
+from autograder.checks.specs.loading import load_spec
 from autograder.errors import SpecInputError
 from autograder.exercises import Exercise, register
 
@@ -78,18 +78,8 @@ def part_groups(keys: tuple[str, ...], groups: dict[str, list[CaseGroup]]) -> li
 
 
 def entity(kind: str) -> CaseGroup:
-    """Build a group that passes when the answer is an azure-ai-ml entity of ``kind``, such as ``job_schedule``.
-
-    ``autograder.checks.specs.is_entity`` accepts only data, environment, model and command job
-    entities. This one accepts every kind that the spec checker reads from an entity.
-    """
-    class_names = " or ".join(sorted(name for name, value in ENTITY_KINDS.items() if value == kind))
-
-    def run(answer: Any) -> None:
-        if ENTITY_KINDS.get(type(answer).__name__) != kind:
-            raise AssertionError(f"expected an azure-ai-ml {class_names} object, got {type(answer).__name__}")
-
-    return CaseGroup(f"azure-ai-ml {class_names} entity", run)
+    """Build a group that passes when the answer is an azure-ai-ml entity of ``kind``, such as ``job_schedule``."""
+    return is_entity(kind)
 
 
 def spec_of(answer: Any) -> dict[str, Any]:
