@@ -60,3 +60,11 @@ class SpecInputError(AutograderError, ValueError):
     mapping, a value of an unsupported type, or an unknown kind, teaching rule or context key.
     Problems inside a readable spec are findings, never this error.
     """
+
+
+class TamperedRecordingError(AutograderError, ValueError):
+    """Raised when a recording from a grading kernel is not the shape the recorder writes.
+
+    The learner's code runs in that kernel and can change anything there, so the grader
+    reads a recording as untrusted input and rejects it whole on the first malformed part.
+    """

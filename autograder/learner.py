@@ -6,6 +6,7 @@ from typing import Any
 
 from autograder.checks.core import CheckResult, run_groups
 from autograder.exercises import get_exercise
+from autograder.grading.recording import record_answer, recording_enabled
 
 
 def check(exercise_id: str, answer: Any) -> CheckResult:
@@ -35,13 +36,18 @@ def check(exercise_id: str, answer: Any) -> CheckResult:
     return result
 
 
-def grade(exercise_id: str, answer: Any, *, points: float, **grading_data: Any) -> float:
+def grade(exercise_id: str, answer: Any, *, points: float, **grading_data: Any) -> float | None:
     """Grade ``answer`` on every case group; print the report and return the points earned.
 
     Hidden-test cells end with this call: nbgrader reads the number the cell returns as the
     partial credit of the cell, so ``points`` must equal the cell's points. ``grading_data``
     holds what only the instructor's notebook has, such as ``seed=`` for generated inputs or
     ``rubric=`` for a decision.
+
+    With ``AZML_GRADING_RECORD=1`` in the environment, as in a grading kernel, the answer is
+    recorded instead of scored, and the call returns None: the grader scores the recording
+    in its own process, out of reach of the learner's code (see
+    :mod:`autograder.grading.replay`).
     """
     exercise = get_exercise(exercise_id)
     try:
@@ -51,6 +57,12 @@ def grade(exercise_id: str, answer: Any, *, points: float, **grading_data: Any) 
             f"invalid grading data {sorted(grading_data)} for {exercise_id}: {error}; "
             "pass what the exercise takes, such as seed=<int> or rubric=<YAML>"
         ) from None
+
+    if recording_enabled():
+        record_answer(exercise.id, answer, grading_data)
+        print(f"answer to {exercise.id} recorded for grading")
+        return None
+
     result = run_groups(exercise.id, groups, answer)
     print(result.report())
     return round(result.score * points, 4)

@@ -12,14 +12,12 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import DateTime, Float, String, Text, create_engine, select
+from sqlalchemy import DateTime, Float, String, Text, create_engine, inspect, select, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from autograder.errors import GradebookError
-
-STATUSES = ("graded", "timed out", "invalid notebook", "error")
 
 
 class _Base(DeclarativeBase):
@@ -38,6 +36,8 @@ class GradingOutcome(_Base):
     score: Mapped[float] = mapped_column(Float, default=0.0)
     max_score: Mapped[float] = mapped_column(Float, default=0.0)
     graded_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    # SHA-256 of the submitted files: a rerun skips a submission graded with this content.
+    digest: Mapped[str] = mapped_column(String(64), default="")
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,7 @@ class Outcome:
     reason: str
     score: float
     max_score: float
+    digest: str = ""
 
 
 def default_gradebook_url(folder: Path | None = None) -> str:
@@ -79,6 +80,7 @@ def open_store(url: str, *, create: bool = True) -> Engine:
         if create:
             _create_nbgrader_tables(url)
         _Base.metadata.create_all(engine)
+        _add_digest_column(engine)
     except SQLAlchemyError as error:
         raise GradebookError(f"cannot open the gradebook {url}: {error.orig or error}; check the URL and permissions") from None
     return engine
@@ -108,6 +110,7 @@ def record(engine: Engine, outcome: Outcome) -> None:
         row.reason = outcome.reason
         row.score = outcome.score
         row.max_score = outcome.max_score
+        row.digest = outcome.digest
         row.graded_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
         session.add(row)
 
@@ -117,9 +120,17 @@ def load_outcomes(engine: Engine) -> dict[tuple[str, str], Outcome]:
     with Session(engine) as session:
         rows = session.scalars(select(GradingOutcome)).all()
         return {
-            (r.learner, r.module): Outcome(r.learner, r.module, r.status, r.reason or "", r.score, r.max_score)
+            (r.learner, r.module): Outcome(r.learner, r.module, r.status, r.reason or "", r.score, r.max_score, r.digest or "")
             for r in rows
         }
+
+
+def _add_digest_column(engine: Engine) -> None:
+    """Give a gradebook written by an earlier version the digest column; its rows keep their outcome."""
+    columns = {column["name"] for column in inspect(engine).get_columns(GradingOutcome.__tablename__)}
+    if "digest" not in columns:
+        with engine.begin() as connection:
+            connection.execute(text(f"ALTER TABLE {GradingOutcome.__tablename__} ADD COLUMN digest VARCHAR(64) DEFAULT ''"))
 
 
 def _check_sqlite_path(path: Path, url: str, create: bool) -> None:
