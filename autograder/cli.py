@@ -112,22 +112,42 @@ def autograde(
     gradebook: GradebookOption = None,
     course: CourseOption = None,
     autograded: Annotated[Path, typer.Option(help="Folder for the executed notebooks, one per learner and module.")] = Path("autograded"),
-    cell_timeout: Annotated[int, typer.Option(help="Time limit of one cell, in seconds; a cell over it scores zero.", min=1)] = 30,
+    feedback: Annotated[Path, typer.Option(help="Folder for the learners' HTML feedback, <learner>/<module>.html.")] = Path("feedback"),
+    jobs: Annotated[Optional[int], typer.Option(help="Submissions graded at once on this machine. Default: the number of cores.", min=1)] = None,
+    scheduler: Annotated[Optional[str], typer.Option(help="Dask scheduler address, such as tcp://127.0.0.1:8786, to grade on a cluster.")] = None,
+    cell_timeout: Annotated[float, typer.Option(help="Time limit of one cell, in seconds; a cell over it scores zero.", min=1)] = 30,
+    notebook_timeout: Annotated[float, typer.Option(help="Time limit of one notebook, in seconds; cells after it score zero.", min=1)] = 600,
+    memory: Annotated[int, typer.Option(help="Memory cap of a learner's kernel, in MiB.", min=256)] = 2048,
+    processes: Annotated[int, typer.Option(help="Process and thread cap of a learner's kernel.", min=16)] = 128,
+    sandbox: Annotated[bool, typer.Option("--sandbox/--no-sandbox", help="Run learner code in bubblewrap; --no-sandbox only on a machine you trust with it.")] = True,
+    force: Annotated[bool, typer.Option(help="Grade again the submissions already graded with the same files.")] = False,
 ) -> None:
-    """Grade every learner's submission of one module into nbgrader's gradebook."""
+    """Grade every learner's submission of one module into nbgrader's gradebook.
+
+    Runs in parallel and resumes: a run stopped at any point and started again grades only
+    the submissions not yet recorded. Exit code 1 when any submission could not be fully
+    graded, 2 for bad input.
+    """
+    import os
+
     from autograder.course import find_course_root
-    from autograder.grading.autograde import AutogradeOptions, autograde_module
+    from autograder.grading.engine import GradingOptions, autograde_module
+    from autograder.grading.sandbox import Limits
     from autograder.progress.store import default_gradebook_url
 
     url = gradebook or default_gradebook_url()
+    limits = Limits(cell_seconds=cell_timeout, notebook_seconds=notebook_timeout, memory_bytes=memory * 2**20, processes=processes)
+    options = GradingOptions(url, autograded, feedback, jobs or os.cpu_count() or 1, scheduler, sandbox, force, limits)
     with _errors_exit():
         root = find_course_root(course)
-        options = AutogradeOptions(url, autograded, cell_timeout)
-        outcomes = autograde_module(root, submissions, module, options, _print_outcome)
-    failed = [o for o in outcomes if o.status in ("invalid notebook", "error")]
-    console.print(f"graded {len(outcomes) - len(failed)} of {len(outcomes)} submissions into {url}")
-    if failed:
-        errors.print(f"{len(failed)} submission(s) could not be fully graded: {', '.join(o.learner for o in failed)}")
+        if not sandbox:
+            errors.print("warning: grading WITHOUT a sandbox (--no-sandbox): learner code can read this machine's files and reach the network")
+        from autograder.grading.display import GradingProgress
+
+        with GradingProgress(console) as display:
+            report = autograde_module(root, submissions, module, options, on_result=display.advance, on_start=display.start)
+    _print_report(report, url)
+    if not report.all_graded:
         raise typer.Exit(1)
 
 
@@ -201,6 +221,19 @@ def _print_outcome(outcome) -> None:
     style = STATUS_STYLES.get(outcome.status, "")
     line = f"{outcome.module} {outcome.learner}: [{style}]{outcome.status}[/] {outcome.score:g}/{outcome.max_score:g}"
     console.print(line + (f" ({outcome.reason})" if outcome.reason else ""), highlight=False)
+
+
+def _print_report(report, url: str) -> None:
+    graded = sum(result.status == "graded" for result in report.results)
+    console.print(f"graded {len(report.results)} submission(s) into {url}: {graded} fully graded", highlight=False)
+    if report.skipped:
+        console.print(f"skipped {len(report.skipped)} already graded with the same files (use --force to regrade)", highlight=False)
+    if not report.sandboxed:
+        console.print("this run was NOT sandboxed (--no-sandbox)", highlight=False)
+    problems = [r for r in report.results if r.status != "graded"] + [o for o in report.skipped if o.status != "graded"]
+    if problems:
+        listed = ", ".join(f"{p.learner} ({p.status})" for p in problems)
+        errors.print(f"{len(problems)} submission(s) could not be fully graded: {listed}", highlight=False)
 
 
 def _progress_table(rows) -> Table:

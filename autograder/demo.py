@@ -10,9 +10,10 @@ from pathlib import Path
 from autograder.course import CURRICULUM_FILE, SOURCE_DIRECTORY, build_course
 from autograder.demo_cohort import MODULES, write_cohort
 from autograder.errors import FolderNotEmptyError
-from autograder.grading.autograde import AutogradeOptions, autograde_module
+from autograder.grading.engine import GradingOptions, autograde_module
+from autograder.grading.sandbox import Limits
 from autograder.progress.report import ProgressRow, cohort_progress
-from autograder.progress.store import Outcome
+from autograder.grading.results import SubmissionResult
 
 # Short enough that the demo's never-ending function costs seconds, long enough for a cold
 # kernel to import azure-ai-ml (2-3 s) inside a check cell.
@@ -25,11 +26,11 @@ class DemoResult:
 
     folder: Path
     gradebook_url: str
-    outcomes: list[Outcome]
+    outcomes: list[SubmissionResult]
     progress: list[ProgressRow]
 
 
-def run_demo(course_root: Path, out: Path, on_outcome: Callable[[Outcome], None] | None = None) -> DemoResult:
+def run_demo(course_root: Path, out: Path, on_outcome: Callable[[SubmissionResult], None] | None = None) -> DemoResult:
     """Build a copy of the course in ``out``, write the demo cohort, autograde it and read progress.
 
     ``out`` must not exist or be empty, so the demo never overwrites an instructor's files.
@@ -45,10 +46,10 @@ def run_demo(course_root: Path, out: Path, on_outcome: Callable[[Outcome], None]
     submitted = out / "submitted"
     write_cohort(course, submitted)
     gradebook_url = f"sqlite:///{out / 'gradebook.db'}"
-    options = AutogradeOptions(gradebook_url, out / "autograded", DEMO_CELL_TIMEOUT)
+    options = GradingOptions(gradebook_url, out / "autograded", out / "feedback", limits=Limits(cell_seconds=DEMO_CELL_TIMEOUT))
     outcomes = []
     for module in MODULES:
-        outcomes.extend(autograde_module(course, submitted, module, options, on_outcome))
+        outcomes.extend(autograde_module(course, submitted, module, options, on_outcome).results)
     return DemoResult(out, gradebook_url, outcomes, cohort_progress(gradebook_url))
 
 

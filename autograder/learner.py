@@ -6,7 +6,6 @@ from typing import Any
 
 from autograder.checks.core import CheckResult, run_groups
 from autograder.exercises import get_exercise
-from autograder.grading.recording import record_answer, recording_enabled
 
 
 def check(exercise_id: str, answer: Any) -> CheckResult:
@@ -57,6 +56,9 @@ def grade(exercise_id: str, answer: Any, *, points: float, **grading_data: Any) 
             f"invalid grading data {sorted(grading_data)} for {exercise_id}: {error}; "
             "pass what the exercise takes, such as seed=<int> or rubric=<YAML>"
         ) from None
+
+    # Imported here, so that `import autograder` in a learner's notebook stays quick.
+    from autograder.grading.recording import record_answer, recording_enabled
 
     if recording_enabled():
         record_answer(exercise.id, answer, grading_data)

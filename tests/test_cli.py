@@ -410,7 +410,7 @@ def cohort(tmp_path_factory: pytest.TempPathFactory) -> GradedCohort:
 
 CAT_REASON = (
     f"losses.ipynb is not a valid notebook file (not JSON: {json_error(NOT_JSON)}); "
-    "re-download it from JupyterLab and submit again; the other notebooks were graded"
+    "re-download it from JupyterLab and submit again"
 )
 
 
@@ -432,18 +432,20 @@ def test_autograde_cohort_exit_code(cohort: GradedCohort) -> None:
     result = cohort.autograde
 
     assert result.exit_code == 1, result.output
-    assert result.stderr == "1 submission(s) could not be fully graded: cat\n"
+    assert result.stderr == "1 submission(s) could not be fully graded: cat (invalid notebook)\n"
 
 
 @pytest.mark.slow
 def test_autograde_cohort_output(cohort: GradedCohort) -> None:
-    lines = cohort.autograde.stdout.splitlines()
+    lines = [line for line in cohort.autograde.stdout.splitlines() if line.strip()]
 
-    assert lines[0] == "m03 ada: graded 23/23"
-    assert lines[1] == "m03 ben: graded 0/23"
-    assert lines[2] == f"m03 cat: invalid notebook 14/23 ({CAT_REASON})"
-    assert lines[3] == f"graded 2 of 3 submissions into sqlite:///{cohort.gradebook}"
-    assert len(lines) == 4
+    # Submissions finish in parallel, so their lines come in any order; the summary is last.
+    assert sorted(lines[:3]) == [
+        "m03 ada: graded 23/23",
+        "m03 ben: graded 0/23",
+        f"m03 cat: invalid notebook 14/23 ({CAT_REASON})",
+    ]
+    assert lines[3:] == [f"graded 3 submission(s) into sqlite:///{cohort.gradebook}: 2 fully graded"]
 
 
 @pytest.mark.slow
@@ -453,7 +455,9 @@ def test_autograde_cohort_notebooks(cohort: GradedCohort) -> None:
     ada = sorted(path.name for path in (autograded / "ada" / "m03").glob("*.ipynb"))
     cat = sorted(path.name for path in (autograded / "cat" / "m03").glob("*.ipynb"))
     assert ada == ["losses.ipynb", "regularisation.ipynb"]
-    assert cat == ["regularisation.ipynb"]
+    # The unreadable notebook is kept as the released one with its questions at zero, so
+    # nbgrader's feedback lists them.
+    assert cat == ["losses.ipynb", "regularisation.ipynb"]
     assert (cohort.root / "submitted" / "cat" / "m03" / "losses.ipynb").read_text() == NOT_JSON
 
 

@@ -80,7 +80,7 @@ def score_recording(exercise_id: str, recording: Mapping[str, Any] | str, *, poi
     ------
     TamperedRecordingError
         When the recording is not valid JSON, names another exercise or is not the shape
-        the recorder writes. The message says which part is wrong.
+        the recorder writes. The message names the part that is wrong.
     """
     exercise = get_exercise(exercise_id)
     data = _as_mapping(recording)
@@ -170,7 +170,7 @@ class _Outcome:
 
 @dataclass
 class _ReplayState:
-    """What one handle did in the kernel, and how many of its outcomes the checks here have used."""
+    """The recorded outcomes of one handle, and the count of each that the checks here have used."""
 
     libraries: frozenset[str]
     attributes: dict[str, list[_Outcome]] = dataclass_field(default_factory=dict)

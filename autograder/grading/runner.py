@@ -114,7 +114,10 @@ def _pool() -> KernelPool:
 def _result(task: SubmissionTask, notebooks: tuple[NotebookResult, ...], started: float) -> SubmissionResult:
     statuses = [notebook.status for notebook in notebooks] + [q.status for n in notebooks for q in n.questions]
     reasons = [notebook.reason for notebook in notebooks if notebook.reason]
-    reasons += [f"{q.notebook}: {q.reason}" for n in notebooks for q in n.questions if q.status != "graded" and q.reason]
+    reasons += [
+        f"{q.notebook}: {q.reason}" for n in notebooks for q in n.questions
+        if q.status != "graded" and q.reason and q.reason != n.reason
+    ]
     return SubmissionResult(
         learner=task.learner,
         module=task.module,
@@ -230,7 +233,9 @@ class _NotebookRun:
                 continue
             try:
                 with _learner_environment(self.task.learner):
-                    earned, result = score_recording(call.exercise_id, recording, points=call.points, grading_data=call.grading_data)
+                    earned, result = score_recording(
+                        call.exercise_id, recording, points=call.points, grading_data=call.grading_data, folder=self.kernel.workdir
+                    )
             except TamperedRecordingError as error:
                 status = "tampered"
                 reasons.append(f"{call.exercise_id}: {error}")

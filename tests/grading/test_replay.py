@@ -380,7 +380,7 @@ def test_replay_sleeps_recorded_wall_time(as_learner):
     call_count = sum(len(calls) for calls in recording["handles"][0]["calls"].values())
 
     start = time.perf_counter()
-    score, result = score_recording("m03.mse", recording, points=3, grading_data={"seed": MSE_SEED})
+    _, result = score_recording("m03.mse", recording, points=3, grading_data={"seed": MSE_SEED})
 
     assert time.perf_counter() - start >= 0.05 * call_count
     assert outcomes(result)["vectorised"] == 1.0
@@ -444,8 +444,23 @@ def scipy_js(b, p):
 def numpy_js(b, p):
     p_b, p_p = np.asarray(b, float) / np.sum(b), np.asarray(p, float) / np.sum(p)
     m = (p_b + p_p) / 2
-    kl = lambda x: np.sum(x[x > 0] * np.log(x[x > 0] / m[x > 0]))  # noqa: E731
+
+    def kl(x):
+        present = x > 0
+        return np.sum(x[present] * np.log(x[present] / m[present]))
+
     return float(np.sqrt((kl(p_b) + kl(p_p)) / 2))
+
+
+def test_forbidden_libraries_of_replayed_function(as_learner):
+    from autograder.grading.replay import _Replay
+
+    recording = recording_of(JS_ID, {"js_distance": scipy_js, "value": 0.0}, {"seed": JS_SEED})
+    function = _Replay(recording["handles"]).decode(recording["answer"])["js_distance"]
+
+    assert isinstance(function, ReplayFunction)
+    assert forbidden_libraries(function) == {"scipy"}
+    assert forbidden_libraries(function, ("sklearn",)) == set()
 
 
 def test_from_scratch_fails_replayed_scipy_function(as_learner):
