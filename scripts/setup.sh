@@ -11,6 +11,22 @@ if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
     exit 2
 fi
 
+# bubblewrap confines the learners' code during grading; Chromium renders the feedback
+# pages in the browser tests. Both come from the system's packages.
+missing=()
+command -v bwrap >/dev/null || missing+=(bubblewrap)
+command -v chromium >/dev/null || missing+=(chromium)
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        echo "installing ${missing[*]} with apt-get"
+        apt-get install -y -qq "${missing[@]}" >/dev/null \
+            || { apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null; } \
+            || { echo "error: apt-get could not install ${missing[*]}; install them and rerun" >&2; exit 1; }
+    else
+        echo "warning: ${missing[*]} not found; install them (Debian: apt-get install ${missing[*]}) to grade in a sandbox and run the browser tests" >&2
+    fi
+fi
+
 if [ ! -x .venv/bin/python ]; then
     echo "creating the virtual environment in .venv"
     "$python" -m venv .venv
