@@ -199,6 +199,7 @@ def demo(
     console.print(_progress_table(result.progress))
     console.print(f"gradebook: {result.gradebook_url}")
     console.print(f"autograded notebooks: {result.folder / 'autograded'}")
+    console.print(f"feedback pages: {result.folder / 'feedback'}")
 
 
 def _course_modules(course: Path | None) -> dict[str, float] | None:
