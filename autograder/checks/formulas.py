@@ -125,7 +125,7 @@ def runs_within(
     cases: Sequence[Inputs] | Callable[[], Sequence[Inputs]],
     seconds: float,
     *,
-    attempts: int = 2,
+    attempts: int = 5,
     weight: float = 1.0,
 ) -> CaseGroup:
     """Build a group that passes when the learner's function handles large inputs within ``seconds``.

@@ -11,8 +11,10 @@ digest and grades the rest, so every submission is graded exactly once; ``force`
 from __future__ import annotations
 
 import hashlib
+import json
 import multiprocessing
 import os
+import re
 import tempfile
 import warnings
 from collections.abc import Callable, Iterator
@@ -31,6 +33,11 @@ from autograder.grading.runner import NotebookTask, SubmissionTask, grade_submis
 from autograder.grading.sandbox import Limits, SandboxPolicy, require_bubblewrap
 from autograder.grading.submissions import Submission, find_submissions
 from autograder.progress.store import Outcome, load_outcomes, open_store, record
+
+# Libraries slow to import that a kernel imports before the learner's code when the module's
+# notebooks use them, so a cell's time limit is not spent on the import.
+HEAVY_IMPORTS = ("azure.ai.ml", "sklearn", "scipy", "pandas")
+_IMPORT = re.compile(r"^\s*(?:from|import)\s+(" + "|".join(re.escape(name) for name in HEAVY_IMPORTS) + r")\b", re.MULTILINE)
 
 # A learner's own support files (scripts, data) travel with the task; larger ones are left out.
 MAX_SUPPORT_FILE_BYTES = 5 * 2**20
@@ -96,6 +103,7 @@ def autograde_module(
         policy = _policy(course_root, submissions_path, options)
         notebooks = _course_notebooks(course_root / SOURCE_DIRECTORY / module_id, release)
         support = _support_files(release)
+        preload = heavy_imports(source for _, source, _ in notebooks)
 
         done = load_outcomes(engine)
         tasks, skipped = [], []
@@ -105,7 +113,7 @@ def autograde_module(
             if previous and previous.digest == digest and not options.force:
                 skipped.append(previous)
                 continue
-            tasks.append(_task(submission, digest, notebooks, support, options.limits, policy))
+            tasks.append(_task(submission, digest, notebooks, support, options.limits, policy, preload))
 
         if on_start:
             on_start(len(tasks))
@@ -126,6 +134,17 @@ def submission_digest(submission: Submission) -> str:
             digest.update(str(path.relative_to(submission.folder)).encode() + b"\0")
             digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()
+
+
+def heavy_imports(notebooks) -> tuple[str, ...]:
+    """Return the slow-to-import libraries that the code cells of ``notebooks`` (JSON texts) import."""
+    found = set()
+    for text in notebooks:
+        for cell in json.loads(text).get("cells", []):
+            if cell.get("cell_type") == "code":
+                source = cell.get("source", "")
+                found.update(_IMPORT.findall(source if isinstance(source, str) else "".join(source)))
+    return tuple(name for name in HEAVY_IMPORTS if name in found)
 
 
 def _run(tasks: list[SubmissionTask], options: GradingOptions) -> Iterator[SubmissionResult]:
@@ -195,6 +214,7 @@ def _task(
     support: tuple[tuple[str, bytes], ...],
     limits: Limits,
     policy: SandboxPolicy,
+    preload: tuple[str, ...],
 ) -> SubmissionTask:
     tasks = []
     for name, source, release in notebooks:
@@ -208,7 +228,7 @@ def _task(
         if path.is_file() and path.suffix != ".ipynb" and path.stat().st_size <= MAX_SUPPORT_FILE_BYTES
         and ".ipynb_checkpoints" not in path.parts
     )
-    return SubmissionTask(submission.learner, submission.module, digest, tuple(tasks), support + own, limits, policy)
+    return SubmissionTask(submission.learner, submission.module, digest, tuple(tasks), support + own, limits, policy, preload)
 
 
 def _course_notebooks(source_folder: Path, release_folder: Path) -> list[tuple[str, str, str]]:

@@ -25,8 +25,9 @@ from nbformat import NotebookNode, v4
 
 from autograder.grading.sandbox import Limits, SandboxError, SandboxPolicy, prepare_workdir, start_kernel
 
-# Imported once in every new kernel, before any learner code runs.
-WARM_UP = "import numpy, sklearn.linear_model, azure.ai.ml, autograder.learner, autograder.grading.recording"
+# Imported in every new kernel before any learner code runs; a module's own heavy imports
+# (azure-ai-ml, scikit-learn) are added to these only where its notebooks use them.
+BASE_PRELOAD = ("numpy", "autograder.learner", "autograder.grading.recording")
 RECORDINGS_EXPRESSION = "__import__('autograder.grading.recording', fromlist=['take_recordings']).take_recordings()"
 # How long a kernel may take to start and import the libraries above, in seconds.
 START_SECONDS = 120
@@ -58,9 +59,10 @@ class CappedClient(NotebookClient):
 class GradingKernel:
     """One confined kernel and its working folder, used for one submission."""
 
-    def __init__(self, limits: Limits, policy: SandboxPolicy):
+    def __init__(self, limits: Limits, policy: SandboxPolicy, preload: tuple[str, ...] = ()):
         self.limits = limits
         self.policy = policy
+        self.preload = preload
         self.root = Path(tempfile.mkdtemp(prefix="azml-sandbox-"))
         self.workdir = self.root / "work"
         self.workdir.mkdir()
@@ -83,7 +85,7 @@ class GradingKernel:
         except (RuntimeError, OSError, TimeoutError) as error:
             self.close()
             raise SandboxError(f"the grading kernel did not start: {error}") from None
-        reply = self.run_code(WARM_UP, START_SECONDS)
+        reply = self.run_code("import " + ", ".join(dict.fromkeys((*BASE_PRELOAD, *self.preload))), START_SECONDS)
         if reply is None or reply["content"]["status"] != "ok":
             self.close()
             raise SandboxError(f"the grading kernel could not import its libraries: {_reply_error(reply)}")
@@ -211,9 +213,9 @@ class KernelPool:
         self._lock = threading.Lock()
         atexit.register(self.close)
 
-    def take(self, limits: Limits, policy: SandboxPolicy) -> GradingKernel:
+    def take(self, limits: Limits, policy: SandboxPolicy, preload: tuple[str, ...] = ()) -> GradingKernel:
         """Return a started kernel for one submission: the one prepared ahead, or a new one."""
-        key = (limits, policy)
+        key = (limits, policy, preload)
         with self._lock:
             pending, self._next = self._next, None
         kernel = None
@@ -225,10 +227,10 @@ class KernelPool:
         elif pending is not None:
             _discard(pending[1])
         if kernel is None:
-            kernel = GradingKernel(limits, policy).start()
+            kernel = GradingKernel(limits, policy, preload).start()
         return kernel
 
-    def prepare(self, limits: Limits, policy: SandboxPolicy) -> None:
+    def prepare(self, limits: Limits, policy: SandboxPolicy, preload: tuple[str, ...] = ()) -> None:
         """Start the next kernel in the background.
 
         Called once a submission is graded, so the start-up's imports overlap the
@@ -236,7 +238,8 @@ class KernelPool:
         """
         with self._lock:
             if self._next is None:
-                self._next = ((limits, policy), self._starter.submit(lambda: GradingKernel(limits, policy).start()))
+                start = GradingKernel(limits, policy, preload).start
+                self._next = ((limits, policy, preload), self._starter.submit(start))
 
     def close(self) -> None:
         with self._lock:

@@ -54,6 +54,7 @@ class SubmissionTask:
     files: tuple[tuple[str, bytes], ...] = ()
     limits: Limits = Limits()
     policy: SandboxPolicy = SandboxPolicy()
+    preload: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ def grade_submission(task: SubmissionTask) -> SubmissionResult:
     """Grade every notebook of ``task`` in one fresh confined kernel and return the result."""
     started = time.monotonic()
     try:
-        kernel = _pool().take(task.limits, task.policy)
+        kernel = _pool().take(task.limits, task.policy, task.preload)
     except SandboxError as error:
         notebooks = tuple(_unrun_notebook(notebook, "sandbox error", str(error)) for notebook in task.notebooks)
         return _result(task, notebooks, started)
@@ -81,7 +82,7 @@ def grade_submission(task: SubmissionTask) -> SubmissionResult:
         notebooks = tuple(_unrun_notebook(notebook, "sandbox error", str(error)) for notebook in task.notebooks)
     finally:
         kernel.close()
-        _pool().prepare(task.limits, task.policy)
+        _pool().prepare(task.limits, task.policy, task.preload)
     return _result(task, notebooks, started)
 
 

@@ -200,7 +200,6 @@ def _bubblewrap_arguments(workdir: Path, policy: SandboxPolicy, namespaces: list
         "--ro-bind", "/", "/",
         "--dev", "/dev",
         "--proc", "/proc",
-        "--tmpfs", "/tmp",
     ]
     needed = [
         Path(sys.prefix).resolve(),
@@ -208,8 +207,9 @@ def _bubblewrap_arguments(workdir: Path, policy: SandboxPolicy, namespaces: list
         Path(__file__).resolve().parents[1],
         *map(Path, policy.extra_readable),
     ]
-    # The grader's home may hold cloud credentials; the kernel has no reason to read it.
-    hidden_paths = {Path(path).resolve() for path in (*policy.hidden, Path.home())}
+    # The grader's home may hold cloud credentials, and /tmp other sandboxes' folders; the
+    # kernel has no reason to read either.
+    hidden_paths = {Path(path).resolve() for path in (*policy.hidden, Path.home(), "/tmp")}
     for hidden in sorted(hidden_paths, key=lambda p: len(p.parts)):
         if hidden.is_dir():
             arguments += ["--perms", "0755", "--tmpfs", str(hidden)]
