@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from autograder.checks.specs.loading import confine_files
 from autograder.checks.core import CheckResult, run_groups
 from autograder.errors import TamperedRecordingError
 from autograder.exercises import get_exercise
@@ -92,10 +93,13 @@ def score_recording(exercise_id: str, recording: Mapping[str, Any] | str, *, poi
         raise TamperedRecordingError("the recording has no `answer`")
     answer = _Replay(field(data, "handles", list)).decode(data.get("answer"))
 
-    # NOTE: spec checks read the files a spec or a YAML file name answer points to, here in the
-    # grader. A path outside `folder` (absolute, or with ..) reaches the grader's own files,
-    # so grade in a folder and a process that can read nothing the learner must not see.
-    with contextlib.chdir(folder) if folder is not None else contextlib.nullcontext():
+    # Spec checks read the files a spec or a YAML file name answer points to, here in the
+    # grader, so they are confined to the notebook's folder: no path in an answer reaches
+    # the grader's own files.
+    with contextlib.ExitStack() as stack:
+        if folder is not None:
+            stack.enter_context(contextlib.chdir(folder))
+            stack.enter_context(confine_files(folder))
         result = run_groups(exercise.id, exercise.graded_groups(**grading_data), answer)
     return round(result.score * points, 4), result
 

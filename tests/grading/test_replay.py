@@ -991,3 +991,22 @@ def test_released_stubs_score_zero_through_replay(monkeypatch):
 
     assert len(scored) >= 40
     assert {exercise_id: score for exercise_id, score in scored.items() if score != 0} == {}
+
+
+def test_spec_file_outside_the_notebook_folder_is_not_read(tmp_path: Path) -> None:
+    from autograder.checks.specs.loading import confine_files, load_spec
+    from autograder.errors import SpecInputError
+
+    secret = tmp_path / "rubric.yaml"
+    secret.write_text("answer: 42\n")
+    notebook_folder = tmp_path / "work"
+    notebook_folder.mkdir()
+    (notebook_folder / "job.yml").write_text("command: echo\n")
+
+    with confine_files(notebook_folder):
+        assert load_spec(str(notebook_folder / "job.yml")).data == {"command": "echo"}
+        with pytest.raises(SpecInputError, match="outside the notebook's folder"):
+            load_spec(str(secret))
+        with pytest.raises(SpecInputError, match="outside the notebook's folder"):
+            load_spec(str(notebook_folder / ".." / "rubric.yaml"))
+    assert load_spec(str(secret)).data == {"answer": 42}

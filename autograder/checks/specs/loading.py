@@ -8,9 +8,11 @@ values, and for YAML the 1-based line of every key and list item.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 
 import json
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -124,7 +126,28 @@ def _looks_like_file_name(answer: Any) -> bool:
     return isinstance(answer, str) and "\n" not in answer and answer.strip().lower().endswith((".yml", ".yaml"))
 
 
+# When set, spec files may be read only inside this folder (see confine_files).
+_FILE_ROOT: ContextVar[Path | None] = ContextVar("spec_file_root", default=None)
+
+
+@contextlib.contextmanager
+def confine_files(folder: Path):
+    """Read spec files only inside ``folder`` while the block runs.
+
+    The grader scores a learner's recorded answer in its own process; a file name in that
+    answer must not reach the grader's files, such as the course's rubrics.
+    """
+    token = _FILE_ROOT.set(Path(folder).resolve())
+    try:
+        yield
+    finally:
+        _FILE_ROOT.reset(token)
+
+
 def _load_file(path: Path) -> LoadedSpec:
+    root = _FILE_ROOT.get()
+    if root is not None and not path.resolve().is_relative_to(root):
+        raise SpecInputError(f"spec file {path} is outside the notebook's folder; save the spec next to the notebook")
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as error:
