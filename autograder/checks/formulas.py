@@ -140,7 +140,7 @@ def runs_within(
     def run(function: Callable[..., Any]) -> None:
         _require_callable(function)
         for inputs in cases() if callable(cases) else cases:
-            elapsed = _fastest_run(function, inputs, attempts, seconds)
+            elapsed = fastest_run(function, inputs, attempts, seconds)
             if elapsed > seconds:
                 size = max((np.size(a) for a in inputs if isinstance(a, np.ndarray)), default=0)
                 raise AssertionError(
@@ -151,12 +151,24 @@ def runs_within(
     return CaseGroup(name, run, "", weight)
 
 
-def _fastest_run(function: Callable[..., Any], inputs: Inputs, attempts: int, seconds: float) -> float:
+def fastest_run(function: Callable[..., Any], inputs: Inputs, attempts: int, seconds: float) -> float:
+    # A function replayed by the grader reports the time its call took in the learner's
+    # kernel; looked up on the type, so a learner's object cannot supply it.
+    """Return the fastest of up to ``attempts`` runs of ``function(*inputs)``, in seconds.
+
+    A run under ``seconds`` or over three times it ends the attempts: load does not
+    explain a run that slow.
+    """
+    timed_call = getattr(type(function), "timed_call", None)
     fastest = float("inf")
     for _ in range(max(attempts, 1)):
-        start = time.perf_counter()
-        function(*inputs)
-        fastest = min(fastest, time.perf_counter() - start)
+        if timed_call is not None:
+            elapsed = timed_call(function, *inputs)
+        else:
+            start = time.perf_counter()
+            function(*inputs)
+            elapsed = time.perf_counter() - start
+        fastest = min(fastest, elapsed)
         if fastest <= seconds or fastest > 3 * seconds:
             break
     return fastest

@@ -60,7 +60,8 @@ def assemble(source: NotebookNode, release: NotebookNode, submitted: NotebookNod
         The learner's notebook, or None when the learner did not submit it.
     """
     notes: list[str] = []
-    answers, extras = _learner_cells(submitted, notes) if submitted is not None else ({}, {})
+    known = {grade_id(cell) for cell in source.cells if grade_id(cell)}
+    answers, extras = _learner_cells(submitted, known, notes) if submitted is not None else ({}, {})
     stubs = {grade_id(cell): cell for cell in release.cells if is_answer_cell(cell)}
 
     cells = list(extras.get(None, []))
@@ -79,13 +80,16 @@ def assemble(source: NotebookNode, release: NotebookNode, submitted: NotebookNod
     return Assembly(notebook, notes)
 
 
-def _learner_cells(submitted: NotebookNode, notes: list[str]) -> tuple[dict, dict]:
+def _learner_cells(submitted: NotebookNode, known: set[str], notes: list[str]) -> tuple[dict, dict]:
     """Split the learner's cells into answers by grade id and extras by the id they follow."""
     answers: dict[str, list[NotebookNode]] = {}
     extras: dict[str | None, list[NotebookNode]] = {}
     anchor = None
     for cell in submitted.cells:
         cell_id = grade_id(cell)
+        if cell_id is not None and cell_id not in known:
+            # A cell pasted from another notebook: its code runs as the learner's own.
+            cell_id = None
         if cell_id is not None and is_answer_cell(cell):
             answers.setdefault(cell_id, []).append(cell)
             anchor = cell_id

@@ -250,6 +250,11 @@ def _support_files(release_folder: Path) -> tuple[tuple[str, bytes], ...]:
 def _policy(course_root: Path, submissions_path: Path, options: GradingOptions) -> SandboxPolicy:
     """Hide what a learner's code must not read: the course, every submission, the gradebook, the results."""
     hidden = [course_root, submissions_path, options.autograded_directory, options.feedback_directory]
+    # Installed from a clone of the course (pip install -e), the package sits next to that
+    # clone's solutions; the sandbox shows the package again but not the rest of the clone.
+    package_home = Path(__file__).resolve().parents[2]
+    if (package_home / CURRICULUM_FILE).is_file():
+        hidden.append(package_home)
     database = options.gradebook_url.split("sqlite:///", 1)[1] if options.gradebook_url.startswith("sqlite:///") else ""
     if database:
         hidden.append(Path(database))

@@ -42,17 +42,16 @@ class CappedClient(NotebookClient):
         super().__init__(*args, **kwargs)
         self.output_bytes = output_bytes
         self._used: dict[int, int] = {}
+        self._truncated: set[int] = set()
 
     def output(self, outs, msg, display_id, cell_index):
         used = self._used.get(cell_index, 0) + len(json.dumps(msg.get("content", {})))
         self._used[cell_index] = used
         if used <= self.output_bytes:
             return super().output(outs, msg, display_id, cell_index)
-        if not any(out.get("name") == "azml-truncated" for out in outs):
-            note = v4.new_output("stream", name="stdout", text=f"\n[output truncated at {self.output_bytes} bytes]\n")
-            note["name"] = "stdout"
-            outs.append(note)
-            outs[-1]["metadata"] = {"azml-truncated": True}
+        if cell_index not in self._truncated:
+            self._truncated.add(cell_index)
+            outs.append(v4.new_output("stream", name="stdout", text=f"\n[output truncated at {self.output_bytes} bytes]\n"))
         return None
 
 

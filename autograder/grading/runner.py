@@ -10,6 +10,7 @@ values the kernel recorded.
 from __future__ import annotations
 
 import ast
+import copy
 import os
 import time
 from dataclasses import dataclass, replace
@@ -167,6 +168,8 @@ class _NotebookRun:
         self.client = kernel.notebook_client(notebook)
         self.deadline = time.monotonic() + task.limits.notebook_seconds
         self.completed: list[int] = []
+        # Why the last answer or helper cell failed to run, told with the next question.
+        self.pending_failure: dict[str, str] | None = None
 
     def execute(self) -> list[QuestionResult]:
         questions = []
@@ -175,7 +178,14 @@ class _NotebookRun:
                 continue
             outcome = self._run(index, cell)
             if is_graded_cell(cell):
-                questions.append(self._score(cell, outcome))
+                question = self._score(cell, outcome)
+                if self.pending_failure and question.score < question.max_score and question.status == "graded":
+                    reason = "; ".join(part for part in (self.pending_failure["reason"], question.reason) if part)
+                    question = _with_outputs(cell, replace(question, status=self.pending_failure["status"], reason=reason))
+                self.pending_failure = None
+                questions.append(question)
+            elif outcome in ("timeout", "notebook timeout", "died"):
+                self.pending_failure = _failure(outcome, grade_id(cell) or f"cell {index + 1}", "an earlier cell", self.task.limits)
         return questions
 
     def _run(self, index: int, cell: NotebookNode) -> str:
@@ -195,11 +205,15 @@ class _NotebookRun:
     def _run_again(self) -> None:
         """Bring a restarted kernel back to where the notebook was, without the cell that failed."""
         self.kernel.begin_notebook(self.task.learner)
-        self.client = self.kernel.notebook_client(self.notebook)
+        # nbclient writes each run cell back into its notebook, so the earlier cells run
+        # again from a copy: the graded notebook keeps its outputs and decided scores.
+        scratch = copy.deepcopy(self.notebook)
+        client = self.kernel.notebook_client(scratch)
         for index in self.completed:
-            scratch = v4.new_code_cell(self.notebook.cells[index].source)
-            self.kernel.run_cell(self.client, scratch, index, self.task.limits.cell_seconds)
+            scratch.cells[index].outputs = []
+            self.kernel.run_cell(client, scratch.cells[index], index, self.task.limits.cell_seconds)
         self.kernel.take_recordings()
+        self.client = self.kernel.notebook_client(self.notebook)
 
     def _score(self, cell: NotebookNode, outcome: str) -> QuestionResult:
         cell_id = grade_id(cell) or "test cell"

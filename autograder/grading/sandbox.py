@@ -222,7 +222,10 @@ def _bubblewrap_arguments(workdir: Path, policy: SandboxPolicy, namespaces: list
     fresh = max((path for path in (Path("/tmp"), *hidden_paths) if _inside(workdir, path)), key=lambda p: len(p.parts), default=None)
     if fresh is not None:
         arguments += _folders_between(fresh, workdir)
-    arguments += ["--bind", str(workdir), str(workdir), "--chdir", str(workdir), "--"]
+    # The kernel starts in / and moves to its working folder once it has imported its
+    # libraries: Python puts the start folder first on sys.path, and a learner's file there
+    # (an autograder.py, a json.py) must not replace them when a kernel restarts.
+    arguments += ["--bind", str(workdir), str(workdir), "--chdir", "/", "--"]
     return arguments
 
 
@@ -255,7 +258,7 @@ def start_kernel(workdir: Path, limits: Limits, policy: SandboxPolicy) -> Sandbo
     # The kernel's own console output (its connection banner) means nothing to a grader.
     manager.start_kernel(
         env=kernel_environment(workdir),
-        cwd=str(workdir),
+        cwd=str(workdir.parent),
         independent=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
