@@ -53,13 +53,23 @@ def cached_alembic_version():
     nbgrader.api.get_alembic_version = original
 
 
-@pytest.fixture
-def course_copy(tmp_path: Path) -> Path:
-    """Copy the repository's course (curriculum, nbgrader config, solutions, exercises) to a temp folder."""
-    target = tmp_path / "course"
+def _copy_course(target: Path) -> Path:
     target.mkdir()
     for name in ("curriculum.yaml", "nbgrader_config.py"):
         shutil.copy2(REPO / name, target / name)
     for name in ("solutions", "exercises"):
         shutil.copytree(REPO / name, target / name)
     return target
+
+
+@pytest.fixture(scope="session")
+def copy_course():
+    """Return a function that copies the repository's course (curriculum, nbgrader config,
+    solutions, exercises) to a new folder and returns it, for fixtures of any scope."""
+    return _copy_course
+
+
+@pytest.fixture
+def course_copy(tmp_path: Path) -> Path:
+    """Copy the repository's course to a temp folder."""
+    return _copy_course(tmp_path / "course")

@@ -378,7 +378,7 @@ def progress_json(gradebook: Path) -> Result:
 
 
 @pytest.fixture(scope="module")
-def cohort(tmp_path_factory: pytest.TempPathFactory) -> GradedCohort:
+def cohort(tmp_path_factory: pytest.TempPathFactory, copy_course) -> GradedCohort:
     """Grade three learners' m03 through the CLI in a copy of the course.
 
     ada submits the solution notebooks (23 of 23 points), ben the released exercises
@@ -386,12 +386,7 @@ def cohort(tmp_path_factory: pytest.TempPathFactory) -> GradedCohort:
     regularisation.ipynb (11 points).
     """
     root = tmp_path_factory.mktemp("cohort")
-    course = root / "course"
-    course.mkdir()
-    for name in ("curriculum.yaml", "nbgrader_config.py"):
-        shutil.copy2(REPO / name, course / name)
-    for name in ("solutions", "exercises"):
-        shutil.copytree(REPO / name, course / name)
+    course = copy_course(root / "course")
 
     solutions = course / "solutions" / "m03"
     submitted = root / "submitted"

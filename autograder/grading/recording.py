@@ -17,6 +17,9 @@ from __future__ import annotations
 import json
 import os
 # Bound at import: learner code may replace time.perf_counter to stop the clock.
+# NOTE: wall times and the libraries a function reaches are still reported by this kernel
+# side; a learner who rewrites this module can forge them, which skips the timing and
+# from-scratch groups only, never the values a check compares.
 from time import perf_counter as _clock
 from typing import Any
 

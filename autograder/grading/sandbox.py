@@ -104,6 +104,8 @@ def confine_command(command: list[str], workdir: Path, limits: Limits, policy: S
     return [*_bubblewrap_arguments(workdir, policy, namespaces), *switch_user, *rlimits, *command]
 
 
+# NOTE: rlimits cap each file a kernel writes (file_bytes) but not how many it writes into
+# its working folder; a disk quota would need a filesystem of its own per kernel.
 def prepare_workdir(workdir: Path, policy: SandboxPolicy) -> None:
     """Create the kernel's working folder, owned by the sandbox user when there is one.
 

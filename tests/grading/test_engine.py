@@ -26,14 +26,9 @@ LEARNERS = {"ada": "solutions", "bo": "exercises", "cy": "solutions", "di": "exe
 
 
 @pytest.fixture(scope="module")
-def course(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def course(tmp_path_factory: pytest.TempPathFactory, copy_course) -> Path:
     root = tmp_path_factory.mktemp("engine")
-    course = root / "course"
-    course.mkdir()
-    for name in ("curriculum.yaml", "nbgrader_config.py"):
-        shutil.copy2(REPO / name, course / name)
-    for name in ("solutions", "exercises"):
-        shutil.copytree(REPO / name, course / name)
+    course = copy_course(root / "course")
     for learner, origin in LEARNERS.items():
         target = root / "submitted" / learner / MODULE
         target.mkdir(parents=True)
