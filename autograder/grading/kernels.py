@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import atexit
 import json
+import logging
 import shutil
 import tempfile
 import threading
@@ -164,7 +165,10 @@ class GradingKernel:
         if self.manager.is_alive():
             self.manager.interrupt_kernel()
             if self.run_code("pass", INTERRUPT_SECONDS) is not None:
-                # nbclient's client may still wait on the stopped cell's messages.
+                # nbclient's client may still wait on the stopped cell's messages; its
+                # abandoned task would log "Task exception was never retrieved", which
+                # says nothing to an instructor.
+                logging.getLogger("asyncio").setLevel(logging.CRITICAL)
                 self._connect_cell_client()
                 return True
         self.restart()
