@@ -69,6 +69,10 @@ def assemble(source: NotebookNode, release: NotebookNode, submitted: NotebookNod
         cell_id = grade_id(cell)
         if is_answer_cell(cell):
             cells.extend(_answer_cells(cell, answers.get(cell_id), stubs.get(cell_id), submitted is not None, notes))
+        elif cell_id is None and cell.cell_type == "code" and submitted is not None:
+            # A code cell nbgrader does not track belongs to the learner, who may edit or
+            # delete it: the learner's copy runs among their own cells, as nbgrader runs it.
+            continue
         else:
             cells.append(_plain_copy(cell))
         cells.extend(extras.get(cell_id, []) if cell_id else [])

@@ -39,6 +39,8 @@ class GradingProgress:
             self.progress.__exit__(*exc)
 
     def start(self, total: int) -> None:
+        if total == 0:
+            return
         self.progress.__enter__()
         self.task = self.progress.add_task("grading", total=total, failed=0)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import math
 import os
 import secrets
 from pathlib import Path
@@ -179,12 +178,10 @@ def _format_points(points: float) -> str:
 def _format_percent(score: float, max_score: float) -> str:
     """Format ``score`` as a percent of ``max_score``, or return "" when there are no points to earn.
 
-    The percent is rounded down to one decimal, so only full marks read as 100%. Rounding
-    to 6 decimals first keeps float error, such as 1000 * 4.02 / 5 = 803.9999999999999,
-    from losing a tenth.
+    The percent is rounded to one decimal as `azml-course progress` rounds it, so the page
+    and the progress table show the same number.
     """
     if max_score <= 0:
         return ""
-    tenths = math.floor(round(1000 * score / max_score, 6))
-    text = f"{tenths / 10:.1f}".removesuffix(".0")
+    text = f"{round(100 * score / max_score, 1):.1f}".removesuffix(".0")
     return f"{text}%"

@@ -262,7 +262,7 @@ class _NotebookRun:
 
 def _failure(outcome: str, cell_id: str, exercise: str, limits: Limits) -> dict[str, str]:
     if outcome == "timeout":
-        reason = f"{exercise} (cell {cell_id}) did not finish within the {limits.cell_seconds:g} s cell limit"
+        reason = f"{exercise} (cell {cell_id}) did not finish within the {limits.cell_seconds:g} s cell limit; make your answer return faster"
         return {"status": "timed out", "reason": reason}
     if outcome == "notebook timeout":
         reason = f"{exercise} (cell {cell_id}) was not run: the notebook used up its {limits.notebook_seconds:g} s limit"

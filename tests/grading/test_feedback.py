@@ -272,7 +272,7 @@ def test_render_without_questions():
 @pytest.mark.parametrize(
     ("score", "max_score", "expected"),
     [
-        (2, 3, "2 / 3 points (66.6%)"),
+        (2, 3, "2 / 3 points (66.7%)"),
         (4.02, 5, "4.02 / 5 points (80.4%)"),
         (9.99, 10, "9.99 / 10 points (99.9%)"),
         (0.3333, 1, "0.33 / 1 points (33.3%)"),
