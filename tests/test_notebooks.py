@@ -77,10 +77,14 @@ def test_solution_full_marks_in_kernel(path, kernel_scores):
         assert score == max_score, f"{path.name}:{grade_id} scored {score} of {max_score}"
 
 
+# The first test to use plain_nbgrader pays for nbgrader grading all twelve modules, several
+# minutes on a loaded 2-core machine, more than the suite's default 600 s per test.
+@pytest.mark.timeout(1800)
 def test_solution_same_scores_plain_nbgrader(kernel_scores, plain_nbgrader):
     assert _gradebook_scores(plain_nbgrader, "solutions") == kernel_scores
 
 
+@pytest.mark.timeout(1800)
 def test_exercise_zero_plain_nbgrader(plain_nbgrader):
     scores = _gradebook_scores(plain_nbgrader, "exercises")
 
