@@ -64,7 +64,7 @@ class GradingOptions:
 
 @dataclass(frozen=True)
 class RunReport:
-    """What a grading run did: the results it produced and the submissions it skipped."""
+    """Summary of a grading run: the results it produced and the submissions it skipped."""
 
     results: tuple[SubmissionResult, ...]
     skipped: tuple[Outcome, ...]
@@ -161,8 +161,8 @@ def _run(tasks: list[SubmissionTask], options: GradingOptions) -> Iterator[Submi
 
 
 def _run_in_processes(tasks: list[SubmissionTask], jobs: int) -> Iterator[SubmissionResult]:
-    # forkserver: the instructor's process holds threads (the progress display) that a
-    # plain fork would copy in a broken state.
+    # forkserver, because the instructor's process runs threads (the progress display)
+    # that a plain fork would copy in a broken state.
     context = multiprocessing.get_context("forkserver")
     with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=context) as pool:
         futures = {pool.submit(grade_submission, task): task for task in tasks}

@@ -32,7 +32,7 @@ def save_grades(gradebook_url: str, result: SubmissionResult, autograded_directo
     folder = Path(autograded_directory) / result.learner / result.module
     folder.mkdir(parents=True, exist_ok=True)
     with nbgrader_environment(), warnings.catch_warnings():
-        # nbgrader's SQLAlchemy warnings say nothing an instructor can act on.
+        # nbgrader's SQLAlchemy warnings are nothing an instructor can act on.
         warnings.simplefilter("ignore")
         with Gradebook(gradebook_url, course_id=COURSE_ID) as gradebook:
             gradebook.update_or_create_student(result.learner)

@@ -1,9 +1,8 @@
 """Graded kernels: start them confined, run cells with limits, recover from a stuck cell.
 
-A ``GradingKernel`` is used for one submission only. Starting a kernel and importing
-numpy, scikit-learn and azure-ai-ml takes seconds, so each worker process keeps one kernel
-started and warmed up in the background while it grades: the next submission takes it
-ready, and no kernel ever serves two learners.
+A ``GradingKernel`` is used for one submission only, so no kernel ever serves two learners.
+Starting a kernel and importing its libraries takes seconds. Each worker process therefore
+starts the next kernel in the background as soon as a submission is graded.
 """
 
 from __future__ import annotations
@@ -109,7 +108,7 @@ class GradingKernel:
         prepare_workdir(self.workdir, self.policy)
 
     def run_code(self, code: str, timeout: float, **kwargs: Any) -> dict | None:
-        """Run trusted code in the kernel; return the reply, or None when it did not answer in time."""
+        """Run trusted code in the kernel; return the reply, or None when no reply came in time."""
         try:
             return self.client.execute(code, reply=True, timeout=timeout, store_history=False, allow_stdin=False, **kwargs)
         except TimeoutError:
@@ -159,15 +158,15 @@ class GradingKernel:
     def recover(self) -> bool:
         """Stop a cell that overran; return True when the kernel kept its state.
 
-        An interrupt stops most cells; a cell that ignores it, or a dead kernel, costs a
-        restart, and the caller runs the notebook's earlier cells again.
+        An interrupt stops most cells. A cell that ignores it, or a dead kernel, costs a
+        restart, after which the caller runs the notebook's earlier cells again.
         """
         if self.manager.is_alive():
             self.manager.interrupt_kernel()
             if self.run_code("pass", INTERRUPT_SECONDS) is not None:
-                # nbclient's client may still wait on the stopped cell's messages; its
+                # nbclient's client may still wait on the stopped cell's messages. Its
                 # abandoned task would log "Task exception was never retrieved", which
-                # says nothing to an instructor.
+                # means nothing to an instructor.
                 logging.getLogger("asyncio").setLevel(logging.CRITICAL)
                 self._connect_cell_client()
                 return True

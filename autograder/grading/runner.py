@@ -33,7 +33,7 @@ _POOL: KernelPool | None = None
 class NotebookTask:
     """One notebook of a module: the instructor's, the released and the learner's, as JSON.
 
-    ``submitted`` is empty when the learner did not hand the notebook in; ``invalid`` holds
+    ``submitted`` is empty when the learner did not hand the notebook in; ``invalid`` is
     the reason when the learner's file cannot be read as a notebook.
     """
 
@@ -168,7 +168,7 @@ class _NotebookRun:
         self.client = kernel.notebook_client(notebook)
         self.deadline = time.monotonic() + task.limits.notebook_seconds
         self.completed: list[int] = []
-        # Why the last answer or helper cell failed to run, told with the next question.
+        # Why the last answer or helper cell failed to run, reported with the next question.
         self.pending_failure: dict[str, str] | None = None
 
     def execute(self) -> list[QuestionResult]:

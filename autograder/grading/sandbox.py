@@ -51,7 +51,7 @@ class Limits:
 
 @dataclass(frozen=True)
 class SandboxPolicy:
-    """Where the sandbox may look: folders and files to hide, and whether to sandbox at all."""
+    """Folders and files the sandbox hides, and whether to sandbox at all."""
 
     enabled: bool = True
     hidden: tuple[str, ...] = ()
@@ -104,8 +104,8 @@ def confine_command(command: list[str], workdir: Path, limits: Limits, policy: S
     return [*_bubblewrap_arguments(workdir, policy, namespaces), *switch_user, *rlimits, *command]
 
 
-# NOTE: rlimits cap each file a kernel writes (file_bytes) but not how many it writes into
-# its working folder; a disk quota would need a filesystem of its own per kernel.
+# NOTE: rlimits cap each file a kernel writes (file_bytes) but not how many files it writes
+# into its working folder. A disk quota would need a filesystem of its own per kernel.
 def prepare_workdir(workdir: Path, policy: SandboxPolicy) -> None:
     """Create the kernel's working folder, owned by the sandbox user when there is one.
 
@@ -177,7 +177,7 @@ def _process_limit(limits: Limits, policy: SandboxPolicy) -> int:
     if policy.enabled and sandbox_user() is not None:
         return limits.processes
     # Without a user of its own the kernel shares the grader's count of processes, which
-    # already holds the grader's own.
+    # already includes the grader's own.
     return limits.processes + _processes_of_this_user()
 
 
